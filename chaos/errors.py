@@ -1,0 +1,53 @@
+"""The exceptions a user can catch: one root, each also the matching built-in."""
+
+from __future__ import annotations
+
+
+class ChaosError(Exception):
+    """Root of every error pytest-chaos raises on purpose."""
+
+
+class SpecError(ChaosError, ValueError):
+    """A topology is invalid; nothing was created.
+
+    Attributes:
+        problems: one line per problem, each ``file: path: what is wrong; what is valid``.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class EngineError(ChaosError, RuntimeError):
+    """The Docker engine is unreachable or refused an operation."""
+
+
+class ImageError(ChaosError, RuntimeError):
+    """An image is missing or could not be built."""
+
+
+class LabError(ChaosError, RuntimeError):
+    """A lab could not be brought up, or a handle was used wrongly."""
+
+
+class HostCommandError(ChaosError, RuntimeError):
+    """A command run inside a lab host failed (raised by ``Host.check``)."""
+
+
+class RecoveryTimeout(ChaosError, AssertionError):
+    """Something awaited did not happen in time.
+
+    Attributes:
+        what: what was awaited.
+        last: the last value seen.
+        history: ``(seconds since the wait began, value)`` for every change seen.
+    """
+
+    def __init__(self, what: str, within: float, last: object, history: list[tuple[float, object]]) -> None:
+        self.what = what
+        self.within = within
+        self.last = last
+        self.history = list(history)
+        seen = ", ".join(f"{t:.2f}s: {v!r}" for t, v in self.history[-8:]) or "nothing"
+        super().__init__(f"timed out after {within:g}s waiting for {what}; last seen {last!r}; history: {seen}")

@@ -1,0 +1,444 @@
+"""Turn YAML files and Python dicts into a validated `Topology`, or one `SpecError` naming every problem.
+
+Nothing here touches Docker: a topology is checked whole before anything is created.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import replace
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from chaos.errors import SpecError
+from chaos.spec.model import HOST_IMAGE, Attachment, ContainerSpec, HostSpec, NetworkSpec, Topology, VipSpec
+
+PROVIDERS = ("keepalived",)
+CAPABILITIES = frozenset(
+    "AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF CHECKPOINT_RESTORE CHOWN DAC_OVERRIDE "
+    "DAC_READ_SEARCH FOWNER FSETID IPC_LOCK IPC_OWNER KILL LEASE LINUX_IMMUTABLE MAC_ADMIN MAC_OVERRIDE "
+    "MKNOD NET_ADMIN NET_BIND_SERVICE NET_BROADCAST NET_RAW PERFMON SETFCAP SETGID SETPCAP SETUID "
+    "SYSLOG SYS_ADMIN SYS_BOOT SYS_CHROOT SYS_MODULE SYS_NICE SYS_PACCT SYS_PTRACE SYS_RAWIO "
+    "SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG WAKE_ALARM".split()
+)
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
+_NAME_RULE = "a name starts with a lowercase letter and has at most 31 of a-z, 0-9, '_' and '-'"
+
+_TOP_KEYS = ("name", "networks", "hosts", "vips")
+_NETWORK_KEYS = ("subnet", "internal")
+_HOST_KEYS = ("image", "networks", "containers", "environment", "command", "cap_add", "role")
+_ATTACHMENT_KEYS = ("network", "address")
+_CONTAINER_KEYS = ("image", "command", "environment", "cap_add")
+_VIP_KEYS = ("network", "members", "provider", "address", "advert_int", "virtual_router_id", "vrrp_version", "preempt")
+
+T = TypeVar("T")
+
+
+def load_topology(path: str | Path) -> Topology:
+    """Load and validate a topology file.
+
+    Args:
+        path: a YAML file; its stem names the lab unless the file sets ``name``.
+
+    Raises:
+        SpecError: the file is missing, not YAML, or not a valid topology; nothing was created.
+
+    Example:
+        >>> load_topology("suites/keepalived/pair.yaml").hosts["lb1"].networks
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the topology file: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError([f"{path}: {where}not valid YAML: {problem}"]) from None
+    return topology_from_dict(data, source=str(path), default_name=path.stem)
+
+
+def topology_from_dict(data: object, source: str = "<python>", default_name: str = "lab") -> Topology:
+    """Validate ``data`` (the parsed YAML shape) and build a `Topology`.
+
+    Raises:
+        SpecError: with one line per problem: ``source: path: what is wrong; what is valid``.
+
+    Example:
+        >>> topology_from_dict({"networks": {"front": {}}, "hosts": {"a": {"networks": ["front"]}}})
+    """
+    checker = _Checker(source)
+    topology = checker.topology(data, default_name)
+    if checker.problems or topology is None:
+        raise SpecError(checker.problems)
+    return topology
+
+
+class _Checker:
+    """Walks the raw data once, collecting every problem with its path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
+
+    # -- generic shapes ---------------------------------------------------------------
+
+    def mapping(self, value: object, path: str, allowed: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping, got {_kind(value)}")
+            return None
+        for key in value:
+            if not isinstance(key, str):
+                self.fail(path, f"key {key!r} is not a string")
+            elif allowed is not None and key not in allowed:
+                self.fail(_join(path, key), f"unknown key; allowed: {', '.join(allowed)}")
+        return {k: v for k, v in value.items() if isinstance(k, str)}
+
+    def name(self, name: str, path: str) -> bool:
+        if _NAME.match(name):
+            return True
+        self.fail(path, f"invalid name {name!r}; {_NAME_RULE}")
+        return False
+
+    def typed(self, value: object, path: str, kind: type[T], what: str) -> T | None:
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+        self.fail(path, f"expected {what}, got {_kind(value)}")
+        return None
+
+    def command(self, value: object, path: str) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return ("/bin/sh", "-c", value)
+        if isinstance(value, list) and value and all(isinstance(v, str | int | float) for v in value):
+            return tuple(str(v) for v in value)
+        self.fail(path, f"expected a non-empty string or list of strings, got {_kind(value)}")
+        return None
+
+    def environment(self, value: object, path: str) -> dict[str, str]:
+        env = self.mapping(value, path) or {}
+        for key, item in env.items():
+            if not isinstance(item, str | int | float | bool):
+                self.fail(_join(path, key), f"expected a string, number or boolean, got {_kind(item)}")
+        return {k: str(v) for k, v in env.items()}
+
+    def capabilities(self, value: object, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list of capabilities, got {_kind(value)}")
+            return ()
+        caps = []
+        for i, cap in enumerate(value):
+            name = str(cap).upper().removeprefix("CAP_")
+            if name == "ALL":
+                self.fail(f"{path}[{i}]", "ALL is not allowed (privileged containers do not start here); list each capability")
+            elif name not in CAPABILITIES:
+                self.fail(f"{path}[{i}]", f"unknown capability {cap!r}; see capabilities(7), e.g. NET_ADMIN, SYS_ADMIN")
+            else:
+                caps.append(name)
+        return tuple(caps)
+
+    def network_of(self, value: object, path: str) -> ipaddress.IPv4Network | None:
+        try:
+            network = ipaddress.ip_network(str(value), strict=True)
+        except ValueError as exc:
+            self.fail(path, f"invalid subnet {value!r}: {exc}; write an IPv4 CIDR such as 10.77.0.0/24")
+            return None
+        if not isinstance(network, ipaddress.IPv4Network) or network.prefixlen > 29:
+            self.fail(path, f"subnet {value!r} must be IPv4 with a prefix of /29 or shorter")
+            return None
+        return network
+
+    def address_in(self, value: object, path: str, subnet: ipaddress.IPv4Network | None, network: str) -> str | None:
+        if subnet is None:
+            self.fail(path, f"a static address needs a subnet on network {network!r}; give networks.{network}.subnet")
+            return None
+        try:
+            address = ipaddress.IPv4Address(str(value))
+        except ValueError:
+            self.fail(path, f"invalid IPv4 address {value!r}")
+            return None
+        usable = list(subnet.hosts())
+        if address not in subnet or address in (subnet.network_address, subnet.broadcast_address):
+            self.fail(path, f"address {address} is not a host address of {network!r} ({subnet})")
+            return None
+        if address == usable[0]:
+            self.fail(path, f"address {address} is the gateway of {network!r}; use {usable[1]} to {usable[-1]}")
+            return None
+        return str(address)
+
+    # -- sections ---------------------------------------------------------------------
+
+    def topology(self, data: object, default_name: str) -> Topology | None:
+        if data is None:
+            self.fail("", "the topology is empty; it needs networks and hosts")
+            return None
+        top = self.mapping(data, "", _TOP_KEYS)
+        if top is None:
+            return None
+        name = top.get("name", default_name)
+        if not isinstance(name, str) or not self.name(name, "name"):
+            name = "lab"
+        networks = self.section(top, "networks", self.network)
+        subnets = {n: (ipaddress.IPv4Network(s.subnet) if s.subnet else None) for n, s in networks.items()}
+        self.no_overlaps(networks)
+        hosts = self.section(top, "hosts", lambda v, p, n: self.host(v, p, n, subnets))
+        vips = self.section(top, "vips", lambda v, p, n: self.vip(v, p, n, hosts, subnets), required=False)
+        self.unique_addresses(hosts, vips)
+        self.router_ids(vips)
+        vips = _assign_router_ids(vips)
+        return Topology(name=name, networks=networks, hosts=hosts, vips=vips, source=self.source)
+
+    def section(self, top: dict[str, Any], key: str, build: Callable[[Any, str, str], T | None], required: bool = True) -> dict[str, T]:
+        raw = self.mapping(top.get(key), key)
+        if raw is None:
+            return {}
+        if required and not raw:
+            self.fail(key, f"at least one entry is required under {key!r}")
+        built: dict[str, T] = {}
+        for name, value in raw.items():
+            path = _join(key, name)
+            if self.name(name, path):
+                item = build(value, path, name)
+                if item is not None:
+                    built[name] = item
+        return built
+
+    def network(self, value: object, path: str, name: str) -> NetworkSpec | None:
+        raw = self.mapping(value, path, _NETWORK_KEYS)
+        if raw is None:
+            return None
+        subnet = raw.get("subnet")
+        parsed = self.network_of(subnet, _join(path, "subnet")) if subnet is not None else None
+        internal = self.typed(raw.get("internal", False), _join(path, "internal"), bool, "true or false")
+        if subnet is not None and parsed is None:
+            return None
+        return NetworkSpec(name=name, subnet=str(parsed) if parsed else None, internal=bool(internal))
+
+    def no_overlaps(self, networks: dict[str, NetworkSpec]) -> None:
+        seen: list[tuple[str, ipaddress.IPv4Network]] = []
+        for name, spec in networks.items():
+            if spec.subnet is None:
+                continue
+            subnet = ipaddress.IPv4Network(spec.subnet)
+            for other, other_subnet in seen:
+                if subnet.overlaps(other_subnet):
+                    self.fail(f"networks.{name}.subnet", f"{subnet} overlaps network {other!r} ({other_subnet})")
+            seen.append((name, subnet))
+
+    def host(self, value: object, path: str, name: str, subnets: dict[str, ipaddress.IPv4Network | None]) -> HostSpec | None:
+        raw = self.mapping(value, path, _HOST_KEYS)
+        if raw is None:
+            return None
+        attachments = self.attachments(raw.get("networks"), _join(path, "networks"), subnets)
+        containers = []
+        for cname, cvalue in (self.mapping(raw.get("containers"), _join(path, "containers")) or {}).items():
+            cpath = _join(path, "containers", cname)
+            if self.name(cname, cpath):
+                container = self.container(cvalue, cpath, cname)
+                if container is not None:
+                    containers.append(container)
+        image = raw.get("image", HOST_IMAGE)
+        image = self.typed(image, _join(path, "image"), str, "an image name") or HOST_IMAGE
+        role = raw.get("role")
+        if role is not None:
+            role = self.typed(role, _join(path, "role"), str, "a string")
+        return HostSpec(
+            name=name,
+            networks=attachments,
+            image=image,
+            containers=tuple(containers),
+            environment=self.environment(raw.get("environment"), _join(path, "environment")),
+            command=self.command(raw.get("command"), _join(path, "command")),
+            cap_add=self.capabilities(raw.get("cap_add"), _join(path, "cap_add")),
+            role=role,
+        )
+
+    def attachments(self, value: object, path: str, subnets: dict[str, ipaddress.IPv4Network | None]) -> tuple[Attachment, ...]:
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"expected a non-empty list of networks (e.g. [front] or [{{network: front, address: ...}}]), got {_kind(value)}")
+            return ()
+        known = ", ".join(subnets) or "none"
+        result: list[Attachment] = []
+        for i, item in enumerate(value):
+            ipath = f"{path}[{i}]"
+            raw = {"network": item} if isinstance(item, str) else self.mapping(item, ipath, _ATTACHMENT_KEYS)
+            if raw is None:
+                continue
+            network = raw.get("network")
+            if not isinstance(network, str):
+                self.fail(ipath, f"names no network; write a network name or {{network: NAME, address: ...}}; defined networks: {known}")
+                continue
+            if network not in subnets:
+                self.fail(ipath, f"unknown network {network!r}; defined networks: {known}")
+                continue
+            if any(a.network == network for a in result):
+                self.fail(ipath, f"network {network!r} is listed twice for this host")
+                continue
+            address = raw.get("address")
+            if address is not None:
+                address = self.address_in(address, _join(ipath, "address"), subnets[network], network)
+                if address is None:
+                    continue
+            result.append(Attachment(network=network, address=address))
+        return tuple(result)
+
+    def container(self, value: object, path: str, name: str) -> ContainerSpec | None:
+        raw = self.mapping(value, path, _CONTAINER_KEYS)
+        if raw is None:
+            return None
+        image = raw.get("image")
+        if not isinstance(image, str) or not image:
+            self.fail(_join(path, "image"), f"every workload container needs an image (e.g. {HOST_IMAGE})")
+            return None
+        return ContainerSpec(
+            name=name,
+            image=image,
+            command=self.command(raw.get("command"), _join(path, "command")),
+            environment=self.environment(raw.get("environment"), _join(path, "environment")),
+            cap_add=self.capabilities(raw.get("cap_add"), _join(path, "cap_add")),
+        )
+
+    def vip(self, value: object, path: str, name: str, hosts: dict[str, HostSpec], subnets: dict[str, ipaddress.IPv4Network | None]) -> VipSpec | None:
+        raw = self.mapping(value, path, _VIP_KEYS)
+        if raw is None:
+            return None
+        ok = True
+        provider = raw.get("provider", "keepalived")
+        if provider not in PROVIDERS:
+            self.fail(_join(path, "provider"), f"unknown provider {provider!r}; available: {', '.join(PROVIDERS)}")
+            ok = False
+        network = raw.get("network")
+        if network not in subnets:
+            self.fail(_join(path, "network"), f"unknown network {network!r}; defined networks: {', '.join(subnets) or 'none'}")
+            return None
+        assert isinstance(network, str)
+        members = self.members(raw.get("members"), _join(path, "members"), hosts, network)
+        address = raw.get("address")
+        if address is not None:
+            address = self.address_in(address, _join(path, "address"), subnets[network], network)
+            ok = ok and address is not None
+        version = raw.get("vrrp_version", 2)
+        if version not in (2, 3) or isinstance(version, bool):
+            self.fail(_join(path, "vrrp_version"), f"unknown VRRP version {version!r}; allowed: 2, 3")
+            ok = False
+        advert = self.advert_int(raw.get("advert_int", 1), _join(path, "advert_int"), version)
+        router_id = raw.get("virtual_router_id", 0)
+        if router_id != 0 and (not isinstance(router_id, int) or isinstance(router_id, bool) or not 1 <= router_id <= 255):
+            self.fail(_join(path, "virtual_router_id"), f"{router_id!r} is out of range; allowed: 1 to 255")
+            ok = False
+        preempt = self.typed(raw.get("preempt", True), _join(path, "preempt"), bool, "true or false")
+        if members is None or advert is None or preempt is None or not ok:
+            return None
+        return VipSpec(
+            name=name,
+            network=network,
+            members=members,
+            provider=provider,
+            address=address,
+            advert_int=advert,
+            virtual_router_id=router_id,
+            vrrp_version=version,
+            preempt=preempt,
+        )
+
+    def members(self, value: object, path: str, hosts: dict[str, HostSpec], network: str) -> dict[str, int] | None:
+        raw = self.mapping(value, path)
+        if not raw:
+            if raw is not None:
+                self.fail(path, "a VIP needs at least one member: {host: priority, ...}")
+            return None
+        result: dict[str, int] = {}
+        for host, priority in raw.items():
+            mpath = _join(path, host)
+            if host not in hosts:
+                self.fail(mpath, f"unknown host {host!r}; defined hosts: {', '.join(hosts) or 'none'}")
+            elif hosts[host].attachment(network) is None:
+                self.fail(mpath, f"host {host!r} is not on network {network!r}; add it to hosts.{host}.networks")
+            elif not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 254:
+                self.fail(mpath, f"priority {priority!r} is out of range; allowed: 1 to 254")
+            else:
+                result[host] = priority
+        return result if len(result) == len(raw) else None
+
+    def advert_int(self, value: object, path: str, version: object) -> float | None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            self.fail(path, f"expected seconds, got {_kind(value)}")
+            return None
+        if version == 3:
+            if not 0.01 <= value <= 40.95:
+                self.fail(path, f"{value!r} is out of range for VRRPv3; allowed: 0.01 to 40.95 seconds")
+                return None
+        elif value != int(value) or not 1 <= value <= 255:
+            self.fail(path, f"{value!r} is not allowed for VRRPv2; allowed: whole seconds 1 to 255 (fractions need vrrp_version: 3)")
+            return None
+        return float(value)
+
+    def unique_addresses(self, hosts: dict[str, HostSpec], vips: dict[str, VipSpec]) -> None:
+        owners: dict[str, str] = {}
+        for host in hosts.values():
+            for i, attachment in enumerate(host.networks):
+                if attachment.address:
+                    path = f"hosts.{host.name}.networks[{i}].address"
+                    self.claim(owners, attachment.address, path)
+        for vip in vips.values():
+            if vip.address:
+                self.claim(owners, vip.address, f"vips.{vip.name}.address")
+
+    def claim(self, owners: dict[str, str], address: str, path: str) -> None:
+        if address in owners:
+            self.fail(path, f"address {address} is already used by {owners[address]}")
+        else:
+            owners[address] = path
+
+    def router_ids(self, vips: dict[str, VipSpec]) -> None:
+        seen: dict[tuple[str, int], str] = {}
+        for vip in vips.values():
+            key = (vip.network, vip.virtual_router_id)
+            if vip.virtual_router_id and key in seen:
+                self.fail(f"vips.{vip.name}.virtual_router_id", f"{vip.virtual_router_id} is already used on network {vip.network!r} by VIP {seen[key]!r}")
+            seen.setdefault(key, vip.name)
+
+
+def _assign_router_ids(vips: dict[str, VipSpec]) -> dict[str, VipSpec]:
+    """Give each VIP without a virtual router id the lowest free one on its network, from 51 (keepalived's habit)."""
+    used = {(v.network, v.virtual_router_id) for v in vips.values()}
+    result = {}
+    for name, vip in vips.items():
+        if not vip.virtual_router_id:
+            rid = next(i for i in range(51, 51 + 256) if (vip.network, (i - 1) % 255 + 1) not in used)
+            rid = (rid - 1) % 255 + 1
+            used.add((vip.network, rid))
+            vip = replace(vip, virtual_router_id=rid)
+        result[name] = vip
+    return result
+
+
+def _join(path: str, *keys: str) -> str:
+    return ".".join(p for p in (path, *keys) if p)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def describe(topology: Topology) -> Mapping[str, object]:
+    """A short summary of a topology, for `chaos validate` and reports."""
+    return {"name": topology.name, "networks": list(topology.networks), "hosts": list(topology.hosts), "vips": list(topology.vips)}
