@@ -1,0 +1,281 @@
+"""A topology brought up on a Docker engine, and torn down whatever happens."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from chaos._internal import naming
+from chaos.engine import Engine
+from chaos.errors import ChaosError, ImageError, LabError
+from chaos.host import Host
+from chaos.images import resolve_image
+from chaos.spec import Topology, load_topology
+from chaos.spec.model import HostSpec
+from chaos.vips import Vip, keepalived
+
+HOST_CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
+"""What a host container needs: routes and addresses, raw sockets (VRRP, capture), broadcast."""
+
+READY_LINE = "]: ready"
+DEFAULT_READY_TIMEOUT = 30.0
+_lab_counter = itertools.count(1)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LabNetwork:
+    """A running lab network."""
+
+    name: str
+    docker_name: str
+    subnet: str
+
+
+class Lab:
+    """A running topology: networks, hosts and VIPs on one engine.
+
+    Use it as a context manager (or call `up` and `down`); teardown runs on normal exit,
+    on exception and on KeyboardInterrupt, and removes every object carrying this lab's label.
+
+    Example:
+        >>> with Lab(load_topology("pair.yaml"), Engine.connect()) as lab:
+        ...     lab.vips["www"].wait_owner("lb1", within="10s")
+    """
+
+    def __init__(self, topology: Topology, engine: Engine, owner: naming.Owner | None = None, ready_timeout: float = DEFAULT_READY_TIMEOUT) -> None:
+        self.topology = topology
+        self.engine = engine
+        self.owner = owner or naming.Owner.current()
+        worker = "" if self.owner.worker == "main" else f"-{self.owner.worker}"
+        self.name = f"{topology.name}-{self.owner.session}{worker}-{next(_lab_counter)}"
+        self.labels = self.owner.labels(self.name)
+        self.ready_timeout = ready_timeout
+        self.networks: dict[str, LabNetwork] = {}
+        self.hosts: dict[str, Host] = {}
+        self.vips: dict[str, Vip] = {}
+        self.started_at: float | None = None
+        self.is_kept = False
+
+    def __repr__(self) -> str:
+        return f"<Lab {self.name} hosts={','.join(self.hosts) or '-'}>"
+
+    def __enter__(self) -> Lab:
+        return self.up()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.down()
+
+    def docker_name(self, *parts: str) -> str:
+        return naming.safe_name("-".join(("chaos", self.name, *parts)))
+
+    # -- bring up ---------------------------------------------------------------------
+
+    def up(self) -> Lab:
+        """Create networks and containers in parallel and wait until every host is ready.
+
+        Raises:
+            ImageError: a host's image is missing (checked before anything is created).
+            LabError: a host did not become ready; the error carries its logs. Everything
+                created so far has been removed.
+        """
+        images = self._check_images()
+        try:
+            self._create_networks()
+            vip_addresses = self._place_vips()
+            self._parallel(lambda host: self._create_host(host, images, vip_addresses), self.topology.hosts.values())
+            self._parallel(self._wait_ready, self.hosts.values())
+            self.vips = {
+                name: Vip(spec, vip_addresses[name], {m: self.hosts[m] for m in spec.members})
+                for name, spec in self.topology.vips.items()
+            }
+        except BaseException as exc:
+            if isinstance(exc, ChaosError):
+                self._attach_logs(exc)
+            self.down()
+            raise
+        self.started_at = time.time()
+        return self
+
+    def _check_images(self) -> dict[str, str]:
+        images: dict[str, str] = {}
+        missing: list[str] = []
+        for host in self.topology.hosts.values():
+            for where, image in [(f"hosts.{host.name}.image", host.image)] + [
+                (f"hosts.{host.name}.containers.{c.name}.image", c.image) for c in host.containers
+            ]:
+                resolved = images.setdefault(image, resolve_image(image, self.engine))
+                if not self.engine.has_image(resolved):
+                    missing.append(f"{self.topology.source}: {where}: image {image!r} ({resolved}) is not on the engine")
+        if missing:
+            raise ImageError("\n".join(dict.fromkeys(missing)) + "\nHint: run `chaos images build` for chaos/* images; build or load the others.")
+        return images
+
+    def _create_networks(self) -> None:
+        def create(spec_name: str) -> LabNetwork:
+            spec = self.topology.networks[spec_name]
+            docker_name = self.docker_name(spec_name)
+            subnet = self.engine.create_network(docker_name, self.labels, spec.subnet, spec.internal)
+            return LabNetwork(spec_name, docker_name, subnet)
+
+        for network in self._parallel(create, self.topology.networks):
+            self.networks[network.name] = network
+
+    def _place_vips(self) -> dict[str, str]:
+        """Given or automatic VIP addresses: automatic ones count down from the top of the subnet."""
+        placed: dict[str, str] = {}
+        taken = {a.address for h in self.topology.hosts.values() for a in h.networks if a.address}
+        taken |= {v.address for v in self.topology.vips.values() if v.address}
+        for name, vip in self.topology.vips.items():
+            if vip.address:
+                placed[name] = vip.address
+                continue
+            subnet = ipaddress.IPv4Network(self.networks[vip.network].subnet)
+            candidate = subnet.broadcast_address - 1
+            while str(candidate) in taken:
+                candidate -= 1
+            placed[name] = str(candidate)
+            taken.add(str(candidate))
+        return placed
+
+    def _create_host(self, spec: HostSpec, images: dict[str, str], vip_addresses: dict[str, str]) -> None:
+        container = self.docker_name(spec.name)
+        first, *others = spec.networks
+        labels = {**self.labels, naming.HOST: spec.name, naming.ROLE: "host"}
+        environment = {**spec.environment, "CHAOS_HOST": spec.name}
+        if spec.command:
+            environment["CHAOS_COMMAND"] = json.dumps(list(spec.command))
+        self.engine.create_container(
+            container,
+            images[spec.image],
+            labels,
+            hostname=spec.name,
+            network=self.networks[first.network].docker_name,
+            ipv4=first.address,
+            cap_add=(*HOST_CAPABILITIES, *spec.cap_add),
+            environment=environment,
+        )
+        for attachment in others:
+            self.engine.connect_network(self.networks[attachment.network].docker_name, container, attachment.address)
+        files = self._daemon_files(spec, vip_addresses)
+        if files:
+            self.engine.put_files(container, files)
+        self.engine.start(container)
+        workloads = {}
+        for workload in spec.containers:
+            name = self.docker_name(spec.name, workload.name)
+            self.engine.create_container(
+                name,
+                images[workload.image],
+                {**self.labels, naming.HOST: spec.name, naming.ROLE: "workload"},
+                network_mode=f"container:{container}",
+                cap_add=workload.cap_add,
+                environment=workload.environment,
+                command=workload.command,
+            )
+            self.engine.start(name)
+            workloads[workload.name] = name
+        network_names = {a.network: self.networks[a.network].docker_name for a in spec.networks}
+        self.hosts[spec.name] = Host(spec, self.engine, container, workloads, network_names)
+
+    def _daemon_files(self, spec: HostSpec, vip_addresses: dict[str, str]) -> dict[str, tuple[bytes, int]]:
+        member_of = [
+            keepalived.PlacedVip(vip, vip_addresses[name], self.networks[vip.network].subnet)
+            for name, vip in self.topology.vips.items()
+            if spec.name in vip.members and vip.provider == "keepalived"
+        ]
+        if not member_of:
+            return {}
+        config = keepalived.render_config(spec.name, member_of)
+        daemons = [keepalived.daemon_entry()]
+        return {
+            keepalived.CONFIG_TEMPLATE_PATH: (config.encode(), 0o644),
+            "/etc/chaos/daemons.json": (json.dumps(daemons, indent=2).encode(), 0o644),
+        }
+
+    def _wait_ready(self, host: Host) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            logs = self.engine.logs(host.container)
+            if READY_LINE in logs:
+                break
+            if not self.engine.is_running(host.container):
+                raise LabError(f"host {host.name!r} ({host.container}) exited before it was ready:\n{_tail(logs)}")
+            time.sleep(0.05)
+        else:
+            raise LabError(
+                f"host {host.name!r} ({host.container}) was not ready within {self.ready_timeout:g}s "
+                f"(waited for its agent to print 'ready'); its image must run chaos-agent (build FROM chaos/host).\n"
+                f"{_tail(self.engine.logs(host.container))}"
+            )
+        for workload, container in host.workloads.items():
+            if not self.engine.is_running(container):
+                raise LabError(f"workload {host.name}/{workload} ({container}) exited at start:\n{_tail(self.engine.logs(container))}")
+        host.refresh()
+
+    # -- tear down --------------------------------------------------------------------
+
+    def down(self) -> None:
+        """Remove every object labelled with this lab (containers first, then networks); safe to call twice."""
+        objects = self.engine.find({naming.LAB: self.name})
+        containers = [o for o in objects if o.kind == "container"]
+        self._parallel(self.engine.remove, containers)
+        for obj in objects:
+            if obj.kind != "container":
+                self.engine.remove(obj)
+        self.hosts.clear()
+        self.vips.clear()
+        self.networks.clear()
+
+    def keep(self) -> None:
+        """Leave this lab running after the test; `chaos gc` spares it, `chaos down` removes it."""
+        if not self.is_kept:
+            self.engine.create_volume(self.docker_name("kept"), {**self.labels, naming.KEEP: "1"})
+            self.is_kept = True
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def logs(self, tail: int | str = 200) -> str:
+        """The logs of every container of the lab, one section per container."""
+        return "\n".join(host.logs(tail) for host in self.hosts.values())
+
+    def _attach_logs(self, exc: BaseException) -> None:
+        try:
+            logs = self.logs(tail=40)
+        except ChaosError:
+            return
+        if logs.strip():
+            exc.add_note(f"lab {self.name} container logs (last 40 lines each):\n{logs}")
+
+    def _parallel(self, work: Callable[[T], object], items: Iterable[T]) -> list:  # type: ignore[type-arg]
+        items = list(items)
+        if not items:
+            return []
+        # Exiting the pool waits for running calls, so a KeyboardInterrupt never leaves a
+        # creation in flight behind the teardown that follows it.
+        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+            futures = [pool.submit(work, item) for item in items]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+def open_lab(source: Topology | str | Path, engine: Engine, owner: naming.Owner | None = None) -> Lab:
+    """A lab (not yet up) from a topology, or from a topology file's path."""
+    topology = source if isinstance(source, Topology) else load_topology(source)
+    return Lab(topology, engine, owner)
+
+
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:]) or "(no output)"

@@ -1,0 +1,7 @@
+"""Virtual IPs: the handle a test asks, and the providers that keep the address alive."""
+
+from __future__ import annotations
+
+from chaos.vips.handle import Vip
+
+__all__ = ["Vip"]
