@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -79,7 +80,7 @@ class Engine:
             else:
                 client = docker.from_env(version="auto", timeout=timeout)
             client.ping()
-            return cls(client, base_url or client.api.base_url)
+            return cls(client, base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
         except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
             raise EngineError(
                 f"no Docker engine answers at {where}: {_short(exc)}. "
@@ -198,6 +199,28 @@ class Engine:
                 raise ContainerGone(f"container {container} is not running") from None
             raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
         return ExecResult(rc=int(rc if rc is not None else -1), stdout=(out or b"").decode(errors="replace"), stderr=(err or b"").decode(errors="replace"))
+
+    def exec_lines(self, container: str, argv: list[str]) -> Iterator[str]:
+        """Run ``argv`` in a running container and yield its output lines as they come.
+
+        Raises:
+            ContainerGone: the container is not running.
+        """
+        try:
+            exec_id = self._api.exec_create(container, argv)["Id"]
+            chunks = self._api.exec_start(exec_id, stream=True)
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
+        except docker.errors.APIError as exc:
+            raise ContainerGone(f"container {container} is not running: {_short(exc)}") from None
+        pending = b""
+        for chunk in chunks:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line.decode(errors="replace")
+        if pending:
+            yield pending.decode(errors="replace")
 
     def logs(self, container: str, tail: int | str = "all") -> str:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from chaos.engine import ContainerGone, Engine, ExecResult
@@ -75,6 +75,10 @@ class Host:
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         return self._engine.exec(self._container_of(container), argv)
 
+    def stream(self, argv: Sequence[str], container: str | None = None) -> Iterator[str]:
+        """Run ``argv`` and yield its output lines as they come (stdout and stderr together)."""
+        return self._engine.exec_lines(self._container_of(container), list(argv))
+
     def check(self, command: str | Sequence[str], container: str | None = None) -> ExecResult:
         """Like `exec`, but raise `HostCommandError` with the command, rc and stderr tail on failure."""
         __tracebackhide__ = True
@@ -84,6 +88,15 @@ class Host:
             tail = "\n".join(result.stderr.strip().splitlines()[-STDERR_TAIL_LINES:])
             raise HostCommandError(f"`{shown}` on {self!r} exited {result.rc}" + (f":\n{tail}" if tail else " (no stderr)"))
         return result
+
+    def kill(self, signal: str = "SIGKILL") -> None:
+        """Send ``signal`` to every container of this host (workloads first, then the host container).
+
+        With SIGKILL this is the host losing power: nothing gets to say goodbye. The fault
+        catalogue builds on it; a test may call it directly.
+        """
+        for container in [*self.workloads.values(), self.container]:
+            self._engine.kill(container, signal)
 
     def is_running(self, container: str | None = None) -> bool:
         return self._engine.is_running(self._container_of(container))

@@ -92,6 +92,7 @@ class Lab:
             self._create_networks()
             vip_addresses = self._place_vips()
             self._parallel(lambda host: self._create_host(host, images, vip_addresses), self.topology.hosts.values())
+            self.hosts = {name: self.hosts[name] for name in self.topology.hosts}  # spec order, not finishing order
             self._parallel(self._wait_ready, self.hosts.values())
             self.vips = {
                 name: Vip(spec, vip_addresses[name], {m: self.hosts[m] for m in spec.members})

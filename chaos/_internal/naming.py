@@ -81,7 +81,10 @@ def owner_is_alive(labels: dict[str, str]) -> bool:
     An owner on another machine cannot be checked from here and counts as alive, so
     `chaos gc` never reclaims a lab another machine is using (``--all`` does).
     """
-    if labels.get(OWNER_MACHINE) != socket.gethostname():
+    machine = labels.get(OWNER_MACHINE)
+    if machine is None:
+        return False  # not made by a lab (we always write the owner), so nobody here owns it
+    if machine != socket.gethostname():
         return True
     try:
         pid = int(labels.get(OWNER_PID, ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from chaos._internal.durations import parse_duration
@@ -56,6 +57,21 @@ class Vip:
             what=f"{host} to hold VIP {self.name} ({self.address})",
         )
 
+    def watch_owner(self, host: str, within: str | float = "10s") -> OwnerWatch:
+        """A context that records the kernel time at which ``host`` takes the address.
+
+        Start it before the fault; after the block, ``watch.taken_at`` is the epoch time the
+        address appeared on ``host`` (None if it did not within ``within``).
+
+        Example:
+            >>> with www.watch_owner("lb2", within="10s") as watch:
+            ...     kill_lb1()
+            >>> watch.taken_at - fault_time
+        """
+        if host not in self.members:
+            raise LabError(f"{host!r} is not a member of VIP {self.name!r}; members: {', '.join(self.members)}")
+        return OwnerWatch(self, host, parse_duration(within))
+
     def assert_single_owner(self) -> str:
         """Return the one member holding the address; raise AssertionError naming them otherwise."""
         __tracebackhide__ = True
@@ -63,3 +79,59 @@ class Vip:
         if len(owners) != 1:
             raise AssertionError(f"VIP {self.name} ({self.address}) is held by {len(owners)} members: {owners or 'none'}; expected exactly one")
         return owners[0]
+
+
+# Runs inside the member: netlink tells the moment the address is added, to the millisecond,
+# on the kernel clock the runner shares (no polling delay in the figure).
+_WATCH_SCRIPT = """
+import subprocess, sys, time
+address = sys.argv[1]
+monitor = subprocess.Popen(["ip", "-o", "-4", "monitor", "address"], stdout=subprocess.PIPE, text=True)
+held = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+print("watching", flush=True)
+if " %s/" % address in held:
+    print("held", repr(time.time()), flush=True)
+    sys.exit(0)
+for line in monitor.stdout:
+    if " %s/" % address in line and not line.startswith("Deleted"):
+        print("added", repr(time.time()), flush=True)
+        break
+"""
+
+
+class OwnerWatch:
+    """Watches one member for the moment it takes a VIP; use through `Vip.watch_owner`."""
+
+    def __init__(self, vip: Vip, host: str, within: float) -> None:
+        self.vip = vip
+        self.host = host
+        self.within = within
+        self.taken_at: float | None = None
+        self.was_held_already = False
+        self._watching = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"watch-{vip.name}-{host}", daemon=True)
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> OwnerWatch:
+        self._thread.start()
+        if not self._watching.wait(timeout=10):
+            raise LabError(f"could not start watching {self.host} for VIP {self.vip.name}: {self._error or 'no answer in 10 s'}")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.join(timeout=self.within)
+
+    def _watch(self) -> None:
+        argv = ["timeout", f"{self.within:g}", "python3", "-c", _WATCH_SCRIPT, self.vip.address]
+        try:
+            for line in self.vip.members[self.host].stream(argv):
+                word, _, value = line.partition(" ")
+                if word == "watching":
+                    self._watching.set()
+                elif word in ("added", "held"):
+                    self.taken_at = float(value)
+                    self.was_held_already = word == "held"
+        except BaseException as exc:  # reported by __enter__ or by the caller reading taken_at
+            self._error = exc
+        finally:
+            self._watching.set()
