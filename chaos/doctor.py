@@ -23,15 +23,30 @@ class Check:
 
 # (feature, commands that succeed when the kernel has it, what it is for, what happens without it)
 KERNEL_FEATURES = (
-    ("netem", ["tc qdisc add dev lo root netem delay 1ms", "tc qdisc del dev lo root"],
-     "delay, jitter, duplicate, corrupt and reorder use tc netem",
-     "no sch_netem in this kernel: delay, jitter, duplicate, corrupt and reorder will use the userspace NFQUEUE shaper"),
-    ("iptables statistic", ["iptables -w -A OUTPUT -o lo -m statistic --mode random --probability 0.5 -j ACCEPT", "iptables -w -F OUTPUT"],
-     "loss uses iptables statistic", "loss faults cannot be injected; load the xt_statistic module on the Docker host"),
-    ("NFQUEUE", ["iptables -w -A OUTPUT -o lo -p udp --dport 9 -j NFQUEUE --queue-num 7 --queue-bypass", "iptables -w -F OUTPUT"],
-     "the userspace shaper can hold packets", "the userspace shaper is unavailable; load nfnetlink_queue and xt_NFQUEUE on the Docker host"),
-    ("tbf", ["tc qdisc add dev lo root tbf rate 1mbit burst 32kbit latency 400ms", "tc qdisc del dev lo root"],
-     "rate limits use tc tbf", "rate limits cannot be injected; load sch_tbf on the Docker host"),
+    (
+        "netem",
+        ["tc qdisc add dev lo root netem delay 1ms", "tc qdisc del dev lo root"],
+        "delay, jitter, duplicate, corrupt and reorder use tc netem",
+        "no sch_netem in this kernel: delay, jitter, duplicate, corrupt and reorder will use the userspace NFQUEUE shaper",
+    ),
+    (
+        "iptables statistic",
+        ["iptables -w -A OUTPUT -o lo -m statistic --mode random --probability 0.5 -j ACCEPT", "iptables -w -F OUTPUT"],
+        "loss uses iptables statistic",
+        "loss faults cannot be injected; load the xt_statistic module on the Docker host",
+    ),
+    (
+        "NFQUEUE",
+        ["iptables -w -A OUTPUT -o lo -p udp --dport 9 -j NFQUEUE --queue-num 7 --queue-bypass", "iptables -w -F OUTPUT"],
+        "the userspace shaper can hold packets",
+        "the userspace shaper is unavailable; load nfnetlink_queue and xt_NFQUEUE on the Docker host",
+    ),
+    (
+        "tbf",
+        ["tc qdisc add dev lo root tbf rate 1mbit burst 32kbit latency 400ms", "tc qdisc del dev lo root"],
+        "rate limits use tc tbf",
+        "rate limits cannot be injected; load sch_tbf on the Docker host",
+    ),
 )
 
 

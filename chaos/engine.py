@@ -6,6 +6,7 @@ tests) never import ``docker``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -198,7 +199,9 @@ class Engine:
             if exc.status_code == 409:
                 raise ContainerGone(f"container {container} is not running") from None
             raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
-        return ExecResult(rc=int(rc if rc is not None else -1), stdout=(out or b"").decode(errors="replace"), stderr=(err or b"").decode(errors="replace"))
+        return ExecResult(
+            rc=int(rc if rc is not None else -1), stdout=(out or b"").decode(errors="replace"), stderr=(err or b"").decode(errors="replace")
+        )
 
     def exec_lines(self, container: str, argv: list[str]) -> Iterator[str]:
         """Run ``argv`` in a running container and yield its output lines as they come.
@@ -343,8 +346,6 @@ def _short(exc: BaseException) -> str:
     text = explanation if isinstance(explanation, str) and explanation else str(exc)
     if isinstance(explanation, bytes):
         text = explanation.decode(errors="replace")
-    try:
+    with contextlib.suppress(ValueError, AttributeError):
         text = json.loads(text).get("message", text)
-    except (ValueError, AttributeError):
-        pass
     return " ".join(text.split())[:400]

@@ -44,10 +44,7 @@ class Host:
         self.id = info["Id"]
         networks = info["NetworkSettings"]["Networks"] or {}
         by_docker_name = {n: settings.get("IPAddress", "") for n, settings in networks.items()}
-        self._addresses = {
-            spec_name: by_docker_name.get(docker_name, "")
-            for spec_name, docker_name in self._network_names.items()
-        }
+        self._addresses = {spec_name: by_docker_name.get(docker_name, "") for spec_name, docker_name in self._network_names.items()}
 
     @property
     def addresses(self) -> dict[str, str]:
@@ -128,4 +125,3 @@ class Host:
         except ContainerGone:
             return False
         return any(field.split("/")[0] == address for line in result.stdout.splitlines() for field in line.split()[3:4])
-

@@ -94,10 +94,7 @@ class Lab:
             self._parallel(lambda host: self._create_host(host, images, vip_addresses), self.topology.hosts.values())
             self.hosts = {name: self.hosts[name] for name in self.topology.hosts}  # spec order, not finishing order
             self._parallel(self._wait_ready, self.hosts.values())
-            self.vips = {
-                name: Vip(spec, vip_addresses[name], {m: self.hosts[m] for m in spec.members})
-                for name, spec in self.topology.vips.items()
-            }
+            self.vips = {name: Vip(spec, vip_addresses[name], {m: self.hosts[m] for m in spec.members}) for name, spec in self.topology.vips.items()}
         except BaseException as exc:
             if isinstance(exc, ChaosError):
                 self._attach_logs(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "": 1.0}
@@ -24,8 +25,8 @@ def parse_duration(value: str | float | int) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration; use seconds (4.5) or a string like '4.5s', '500ms', '2m'")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value!r} is negative; a duration is zero or more seconds")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{value!r} is not a duration; a duration is a finite number of seconds, zero or more")
         return float(value)
     match = _DURATION.match(str(value))
     if not match:

@@ -47,12 +47,12 @@ def ensure_base(engine: Engine, log: Callable[[str], None] = print, debian_mirro
             "Hint: apt-get install debootstrap (run as root), or load debian:bookworm-slim with `docker load`."
         )
     with tempfile.TemporaryDirectory(prefix="chaos-rootfs-") as rootfs:
-        done = subprocess.run(
-            [debootstrap, "--variant=minbase", "bookworm", rootfs, debian_mirror], capture_output=True, text=True
-        )
+        done = subprocess.run([debootstrap, "--variant=minbase", "bookworm", rootfs, debian_mirror], capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-10:])
-            raise ImageError(f"debootstrap from {debian_mirror} failed (exit {done.returncode}):\n{tail}\nHint: set CHAOS_DEBIAN_MIRROR to a reachable mirror; debootstrap needs root.")
+            raise ImageError(
+                f"debootstrap from {debian_mirror} failed (exit {done.returncode}):\n{tail}\nHint: set CHAOS_DEBIAN_MIRROR to a reachable mirror; debootstrap needs root."
+            )
         with subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE) as tar:
             assert tar.stdout is not None
             engine.import_image(tar.stdout, BOOTSTRAPPED_BASE)

@@ -115,14 +115,31 @@ def _stage_wheels(requirements: list[str], target: Path) -> None:
     cache = Path.home() / ".cache" / "pytest-chaos" / "wheels"
     cache.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-        "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
-        "--platform", f"manylinux2014_{machine}", "--platform", f"manylinux_2_28_{machine}",
-        "--dest", str(cache), *requirements,
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--platform",
+        f"manylinux2014_{machine}",
+        "--platform",
+        f"manylinux_2_28_{machine}",
+        "--dest",
+        str(cache),
+        *requirements,
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise ImageError(f"staging wheels {', '.join(requirements)} with pip failed:\n{done.stderr.strip()[-1500:]}\nHint: the runner's pip must reach an index, or put the wheels in {cache}.")
+        raise ImageError(
+            f"staging wheels {', '.join(requirements)} with pip failed:\n{done.stderr.strip()[-1500:]}\nHint: the runner's pip must reach an index, or put the wheels in {cache}."
+        )
     for requirement in requirements:
         project = requirement.split("==")[0].replace("-", "_").lower()
         version = requirement.split("==")[1] if "==" in requirement else ""

@@ -6,9 +6,10 @@ Nothing here touches Docker: a topology is checked whole before anything is crea
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
-from dataclasses import replace
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,11 +20,49 @@ from chaos.spec.model import HOST_IMAGE, Attachment, ContainerSpec, HostSpec, Ne
 
 PROVIDERS = ("keepalived",)
 CAPABILITIES = frozenset(
-    "AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF CHECKPOINT_RESTORE CHOWN DAC_OVERRIDE "
-    "DAC_READ_SEARCH FOWNER FSETID IPC_LOCK IPC_OWNER KILL LEASE LINUX_IMMUTABLE MAC_ADMIN MAC_OVERRIDE "
-    "MKNOD NET_ADMIN NET_BIND_SERVICE NET_BROADCAST NET_RAW PERFMON SETFCAP SETGID SETPCAP SETUID "
-    "SYSLOG SYS_ADMIN SYS_BOOT SYS_CHROOT SYS_MODULE SYS_NICE SYS_PACCT SYS_PTRACE SYS_RAWIO "
-    "SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG WAKE_ALARM".split()
+    [
+        "AUDIT_CONTROL",
+        "AUDIT_READ",
+        "AUDIT_WRITE",
+        "BLOCK_SUSPEND",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "KILL",
+        "LEASE",
+        "LINUX_IMMUTABLE",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "MKNOD",
+        "NET_ADMIN",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_RAW",
+        "PERFMON",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYSLOG",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_CHROOT",
+        "SYS_MODULE",
+        "SYS_NICE",
+        "SYS_PACCT",
+        "SYS_PTRACE",
+        "SYS_RAWIO",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "WAKE_ALARM",
+    ]
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 _NAME_RULE = "a name starts with a lowercase letter and has at most 31 of a-z, 0-9, '_' and '-'"
@@ -55,14 +94,45 @@ def load_topology(path: str | Path) -> Topology:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{path}: cannot read the topology file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([f"{path}: not UTF-8 text (byte {exc.start}); save the topology as UTF-8"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([f"{path}: {where}not valid YAML: {problem}"]) from None
-    return topology_from_dict(data, source=str(path), default_name=path.stem)
+        raise SpecError([f"{path}: {_yaml_problem(exc)}"]) from None
+    return topology_from_dict(data, source=str(path), default_name=_name_from_stem(path.stem))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, which PyYAML would silently overwrite."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"duplicate key {key!r}; each key may appear once", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """``line L, column C: not valid YAML: problem (while ... at line L)``."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    started = f" ({context} that starts at line {context_mark.line + 1}, column {context_mark.column + 1})" if context and context_mark else ""
+    return f"{where}not valid YAML: {problem}{started}"
+
+
+def _name_from_stem(stem: str) -> str:
+    """A valid lab name made from a file name: lowercase, other characters as '-', a letter first."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")
+    name = name if name[:1].isalpha() else f"lab-{name}".rstrip("-")
+    return name[:31]
 
 
 def topology_from_dict(data: object, source: str = "<python>", default_name: str = "lab") -> Topology:
@@ -87,6 +157,11 @@ class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[str] = []
+        # Names declared in the file, valid or not: a reference to a declared but invalid
+        # entry is not reported again (its own problem already was).
+        self.declared: dict[str, set[str]] = {"networks": set(), "hosts": set()}
+        self.address_users: dict[str, str] = {}
+        self.raw_attachments: dict[str, tuple[Attachment, ...]] = {}
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
@@ -133,7 +208,7 @@ class _Checker:
         for key, item in env.items():
             if not isinstance(item, str | int | float | bool):
                 self.fail(_join(path, key), f"expected a string, number or boolean, got {_kind(item)}")
-        return {k: str(v) for k, v in env.items()}
+        return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in env.items()}
 
     def capabilities(self, value: object, path: str) -> tuple[str, ...]:
         if value is None:
@@ -156,7 +231,8 @@ class _Checker:
         try:
             network = ipaddress.ip_network(str(value), strict=True)
         except ValueError as exc:
-            self.fail(path, f"invalid subnet {value!r}: {exc}; write an IPv4 CIDR such as 10.77.0.0/24")
+            reason = "host bits are set" if "host bits set" in str(exc) else "not a network address with a prefix"
+            self.fail(path, f"invalid subnet {value!r} ({reason}); write an IPv4 CIDR such as 10.77.0.0/24")
             return None
         if not isinstance(network, ipaddress.IPv4Network) or network.prefixlen > 29:
             self.fail(path, f"subnet {value!r} must be IPv4 with a prefix of /29 or shorter")
@@ -172,12 +248,13 @@ class _Checker:
         except ValueError:
             self.fail(path, f"invalid IPv4 address {value!r}")
             return None
-        usable = list(subnet.hosts())
+        gateway, last = subnet.network_address + 1, subnet.broadcast_address - 1
+        usable = f"use {gateway + 1} to {last}"
         if address not in subnet or address in (subnet.network_address, subnet.broadcast_address):
-            self.fail(path, f"address {address} is not a host address of {network!r} ({subnet})")
+            self.fail(path, f"address {address} is not a host address of {network!r} ({subnet}); {usable}")
             return None
-        if address == usable[0]:
-            self.fail(path, f"address {address} is the gateway of {network!r}; use {usable[1]} to {usable[-1]}")
+        if address == gateway:
+            self.fail(path, f"address {address} is the gateway of {network!r}; {usable}")
             return None
         return str(address)
 
@@ -187,20 +264,23 @@ class _Checker:
         if data is None:
             self.fail("", "the topology is empty; it needs networks and hosts")
             return None
-        top = self.mapping(data, "", _TOP_KEYS)
-        if top is None:
+        if not isinstance(data, dict):
+            self.fail("", f"the top level must be a mapping with the keys {', '.join(_TOP_KEYS)}; got {_kind(data)}")
             return None
+        top = self.mapping(data, "", _TOP_KEYS) or {}
         name = top.get("name", default_name)
-        if not isinstance(name, str) or not self.name(name, "name"):
+        if not isinstance(name, str):
+            self.fail("name", f"expected a string, got {_kind(name)}; {_NAME_RULE}")
+            name = "lab"
+        elif not self.name(name, "name"):
             name = "lab"
         networks = self.section(top, "networks", self.network)
         subnets = {n: (ipaddress.IPv4Network(s.subnet) if s.subnet else None) for n, s in networks.items()}
         self.no_overlaps(networks)
         hosts = self.section(top, "hosts", lambda v, p, n: self.host(v, p, n, subnets))
         vips = self.section(top, "vips", lambda v, p, n: self.vip(v, p, n, hosts, subnets), required=False)
-        self.unique_addresses(hosts, vips)
         self.router_ids(vips)
-        vips = _assign_router_ids(vips)
+        vips = self.assign_router_ids(vips)
         return Topology(name=name, networks=networks, hosts=hosts, vips=vips, source=self.source)
 
     def section(self, top: dict[str, Any], key: str, build: Callable[[Any, str, str], T | None], required: bool = True) -> dict[str, T]:
@@ -210,6 +290,7 @@ class _Checker:
         if required and not raw:
             self.fail(key, f"at least one entry is required under {key!r}")
         built: dict[str, T] = {}
+        self.declared.setdefault(key, set()).update(raw)
         for name, value in raw.items():
             path = _join(key, name)
             if self.name(name, path):
@@ -244,7 +325,7 @@ class _Checker:
         raw = self.mapping(value, path, _HOST_KEYS)
         if raw is None:
             return None
-        attachments = self.attachments(raw.get("networks"), _join(path, "networks"), subnets)
+        attachments = self.attachments(raw.get("networks"), _join(path, "networks"), subnets, name)
         containers = []
         for cname, cvalue in (self.mapping(raw.get("containers"), _join(path, "containers")) or {}).items():
             cpath = _join(path, "containers", cname)
@@ -268,12 +349,14 @@ class _Checker:
             role=role,
         )
 
-    def attachments(self, value: object, path: str, subnets: dict[str, ipaddress.IPv4Network | None]) -> tuple[Attachment, ...]:
+    def attachments(self, value: object, path: str, subnets: dict[str, ipaddress.IPv4Network | None], host: str) -> tuple[Attachment, ...]:
         if not isinstance(value, list) or not value:
-            self.fail(path, f"expected a non-empty list of networks (e.g. [front] or [{{network: front, address: ...}}]), got {_kind(value)}")
+            got = "an empty list" if value == [] else _kind(value)
+            self.fail(path, f"expected a non-empty list of networks (e.g. [front] or [{{network: front, address: ...}}]), got {got}")
             return ()
         known = ", ".join(subnets) or "none"
         result: list[Attachment] = []
+        named: list[Attachment] = []
         for i, item in enumerate(value):
             ipath = f"{path}[{i}]"
             raw = {"network": item} if isinstance(item, str) else self.mapping(item, ipath, _ATTACHMENT_KEYS)
@@ -284,17 +367,21 @@ class _Checker:
                 self.fail(ipath, f"names no network; write a network name or {{network: NAME, address: ...}}; defined networks: {known}")
                 continue
             if network not in subnets:
-                self.fail(ipath, f"unknown network {network!r}; defined networks: {known}")
+                if network not in self.declared["networks"]:
+                    self.fail(ipath, f"unknown network {network!r}; defined networks: {known}")
                 continue
             if any(a.network == network for a in result):
                 self.fail(ipath, f"network {network!r} is listed twice for this host")
                 continue
             address = raw.get("address")
+            named.append(Attachment(network=network))
             if address is not None:
                 address = self.address_in(address, _join(ipath, "address"), subnets[network], network)
                 if address is None:
                     continue
+                self.claim(address, _join(ipath, "address"))
             result.append(Attachment(network=network, address=address))
+        self.raw_attachments[host] = tuple(named)
         return tuple(result)
 
     def container(self, value: object, path: str, name: str) -> ContainerSpec | None:
@@ -303,7 +390,7 @@ class _Checker:
             return None
         image = raw.get("image")
         if not isinstance(image, str) or not image:
-            self.fail(_join(path, "image"), f"every workload container needs an image (e.g. {HOST_IMAGE})")
+            self.fail(_join(path, "image"), "every workload container needs an image (e.g. nginx:1.25, or chaos/host for the framework's responder)")
             return None
         return ContainerSpec(
             name=name,
@@ -313,7 +400,9 @@ class _Checker:
             cap_add=self.capabilities(raw.get("cap_add"), _join(path, "cap_add")),
         )
 
-    def vip(self, value: object, path: str, name: str, hosts: dict[str, HostSpec], subnets: dict[str, ipaddress.IPv4Network | None]) -> VipSpec | None:
+    def vip(
+        self, value: object, path: str, name: str, hosts: dict[str, HostSpec], subnets: dict[str, ipaddress.IPv4Network | None]
+    ) -> VipSpec | None:
         raw = self.mapping(value, path, _VIP_KEYS)
         if raw is None:
             return None
@@ -323,22 +412,30 @@ class _Checker:
             self.fail(_join(path, "provider"), f"unknown provider {provider!r}; available: {', '.join(PROVIDERS)}")
             ok = False
         network = raw.get("network")
-        if network not in subnets:
-            self.fail(_join(path, "network"), f"unknown network {network!r}; defined networks: {', '.join(subnets) or 'none'}")
+        if not isinstance(network, str):
+            self.fail(_join(path, "network"), f"expected a network name, got {_kind(network)}; defined networks: {', '.join(subnets) or 'none'}")
             return None
-        assert isinstance(network, str)
+        if network not in subnets:
+            if network not in self.declared["networks"]:
+                self.fail(_join(path, "network"), f"unknown network {network!r}; defined networks: {', '.join(subnets) or 'none'}")
+            return None
         members = self.members(raw.get("members"), _join(path, "members"), hosts, network)
         address = raw.get("address")
         if address is not None:
             address = self.address_in(address, _join(path, "address"), subnets[network], network)
             ok = ok and address is not None
+            if address is not None:
+                self.claim(address, _join(path, "address"))
         version = raw.get("vrrp_version", 2)
         if version not in (2, 3) or isinstance(version, bool):
             self.fail(_join(path, "vrrp_version"), f"unknown VRRP version {version!r}; allowed: 2, 3")
             ok = False
         advert = self.advert_int(raw.get("advert_int", 1), _join(path, "advert_int"), version)
         router_id = raw.get("virtual_router_id", 0)
-        if router_id != 0 and (not isinstance(router_id, int) or isinstance(router_id, bool) or not 1 <= router_id <= 255):
+        if "virtual_router_id" in raw and (not isinstance(router_id, int) or isinstance(router_id, bool)):
+            self.fail(_join(path, "virtual_router_id"), f"expected a whole number from 1 to 255, got {_kind(router_id)}")
+            ok = False
+        elif "virtual_router_id" in raw and not 1 <= router_id <= 255:
             self.fail(_join(path, "virtual_router_id"), f"{router_id!r} is out of range; allowed: 1 to 255")
             ok = False
         preempt = self.typed(raw.get("preempt", True), _join(path, "preempt"), bool, "true or false")
@@ -366,18 +463,22 @@ class _Checker:
         for host, priority in raw.items():
             mpath = _join(path, host)
             if host not in hosts:
-                self.fail(mpath, f"unknown host {host!r}; defined hosts: {', '.join(hosts) or 'none'}")
+                if host not in self.declared["hosts"]:
+                    self.fail(mpath, f"unknown host {host!r}; defined hosts: {', '.join(hosts) or 'none'}")
             elif hosts[host].attachment(network) is None:
-                self.fail(mpath, f"host {host!r} is not on network {network!r}; add it to hosts.{host}.networks")
-            elif not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 254:
-                self.fail(mpath, f"priority {priority!r} is out of range; allowed: 1 to 254")
+                if network not in {a.network for a in self.raw_attachments.get(host, ())}:
+                    self.fail(mpath, f"host {host!r} is not on network {network!r}; add it to hosts.{host}.networks")
+            elif not isinstance(priority, int) or isinstance(priority, bool):
+                self.fail(mpath, f"expected a priority (a whole number from 1 to 254), got {_kind(priority)}")
+            elif not 1 <= priority <= 254:
+                self.fail(mpath, f"priority {priority} is out of range; allowed: 1 to 254")
             else:
                 result[host] = priority
         return result if len(result) == len(raw) else None
 
     def advert_int(self, value: object, path: str, version: object) -> float | None:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            self.fail(path, f"expected seconds, got {_kind(value)}")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            self.fail(path, f"expected a finite number of seconds, got {_kind(value)}")
             return None
         if version == 3:
             if not 0.01 <= value <= 40.95:
@@ -388,44 +489,36 @@ class _Checker:
             return None
         return float(value)
 
-    def unique_addresses(self, hosts: dict[str, HostSpec], vips: dict[str, VipSpec]) -> None:
-        owners: dict[str, str] = {}
-        for host in hosts.values():
-            for i, attachment in enumerate(host.networks):
-                if attachment.address:
-                    path = f"hosts.{host.name}.networks[{i}].address"
-                    self.claim(owners, attachment.address, path)
-        for vip in vips.values():
-            if vip.address:
-                self.claim(owners, vip.address, f"vips.{vip.name}.address")
-
-    def claim(self, owners: dict[str, str], address: str, path: str) -> None:
-        if address in owners:
-            self.fail(path, f"address {address} is already used by {owners[address]}")
+    def claim(self, address: str, path: str) -> None:
+        if address in self.address_users:
+            self.fail(path, f"address {address} is already used by {self.address_users[address]}")
         else:
-            owners[address] = path
+            self.address_users[address] = path
+
+    def assign_router_ids(self, vips: dict[str, VipSpec]) -> dict[str, VipSpec]:
+        """Give each VIP without a virtual router id the lowest free one on its network, from 51 (keepalived's habit)."""
+        used = {(v.network, v.virtual_router_id) for v in vips.values()}
+        result = {}
+        for name, vip in vips.items():
+            if not vip.virtual_router_id:
+                free = [rid for rid in [*range(51, 256), *range(1, 51)] if (vip.network, rid) not in used]
+                if not free:
+                    self.fail(f"vips.{name}", f"no virtual router id is free on network {vip.network!r}; VRRP allows 255 per network")
+                    continue
+                used.add((vip.network, free[0]))
+                vip = replace(vip, virtual_router_id=free[0])
+            result[name] = vip
+        return result
 
     def router_ids(self, vips: dict[str, VipSpec]) -> None:
         seen: dict[tuple[str, int], str] = {}
         for vip in vips.values():
             key = (vip.network, vip.virtual_router_id)
             if vip.virtual_router_id and key in seen:
-                self.fail(f"vips.{vip.name}.virtual_router_id", f"{vip.virtual_router_id} is already used on network {vip.network!r} by VIP {seen[key]!r}")
+                self.fail(
+                    f"vips.{vip.name}.virtual_router_id", f"{vip.virtual_router_id} is already used on network {vip.network!r} by VIP {seen[key]!r}"
+                )
             seen.setdefault(key, vip.name)
-
-
-def _assign_router_ids(vips: dict[str, VipSpec]) -> dict[str, VipSpec]:
-    """Give each VIP without a virtual router id the lowest free one on its network, from 51 (keepalived's habit)."""
-    used = {(v.network, v.virtual_router_id) for v in vips.values()}
-    result = {}
-    for name, vip in vips.items():
-        if not vip.virtual_router_id:
-            rid = next(i for i in range(51, 51 + 256) if (vip.network, (i - 1) % 255 + 1) not in used)
-            rid = (rid - 1) % 255 + 1
-            used.add((vip.network, rid))
-            vip = replace(vip, virtual_router_id=rid)
-        result[name] = vip
-    return result
 
 
 def _join(path: str, *keys: str) -> str:

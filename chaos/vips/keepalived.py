@@ -66,21 +66,29 @@ def daemon_entry() -> dict[str, object]:
     return {
         "name": "keepalived",
         "argv": [
-            "keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp",
-            "--use-file", CONFIG_PATH,
-            "--pid", "/run/chaos/keepalived.pid", "--vrrp_pid", "/run/chaos/keepalived-vrrp.pid",
+            "keepalived",
+            "--dont-fork",
+            "--log-console",
+            "--log-detail",
+            "--vrrp",
+            "--use-file",
+            CONFIG_PATH,
+            "--pid",
+            "/run/chaos/keepalived.pid",
+            "--vrrp_pid",
+            "/run/chaos/keepalived-vrrp.pid",
         ],
         "templates": [[CONFIG_TEMPLATE_PATH, CONFIG_PATH]],
     }
 
 
 def master_down_interval(priority: int, advert_int: float) -> float:
-    """RFC 5798: 3 × Advertisement_Interval + Skew_Time, Skew_Time = (256 − priority) × interval / 256."""
+    """RFC 5798: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - priority) x interval / 256."""
     return 3 * advert_int + (256 - priority) * advert_int / 256
 
 
 def takeover_window(priority: int, advert_int: float) -> tuple[float, float]:
-    """When a backup of ``priority`` takes over after the master dies: (MDI − interval, MDI].
+    """When a backup of ``priority`` takes over after the master dies: (MDI - interval, MDI].
 
     The master's last advert left up to one interval before the fault, so the backup's
     timer had already run for up to one interval.
