@@ -175,7 +175,8 @@ class Engine:
 
     def inspect(self, container: str) -> dict[str, Any]:
         with _engine_errors(f"inspecting container {container}"):
-            return dict(self._api.inspect_container(container))
+            info = dict(self._api.inspect_container(container))
+        return info
 
     def is_running(self, container: str) -> bool:
         try:

@@ -51,7 +51,8 @@ def ensure_base(engine: Engine, log: Callable[[str], None] = print, debian_mirro
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-10:])
             raise ImageError(
-                f"debootstrap from {debian_mirror} failed (exit {done.returncode}):\n{tail}\nHint: set CHAOS_DEBIAN_MIRROR to a reachable mirror; debootstrap needs root."
+                f"debootstrap from {debian_mirror} failed (exit {done.returncode}):\n{tail}\n"
+                "Hint: set CHAOS_DEBIAN_MIRROR to a reachable mirror; debootstrap needs root."
             )
         with subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE) as tar:
             assert tar.stdout is not None

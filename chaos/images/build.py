@@ -138,7 +138,8 @@ def _stage_wheels(requirements: list[str], target: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise ImageError(
-            f"staging wheels {', '.join(requirements)} with pip failed:\n{done.stderr.strip()[-1500:]}\nHint: the runner's pip must reach an index, or put the wheels in {cache}."
+            f"staging wheels {', '.join(requirements)} with pip failed:\n{done.stderr.strip()[-1500:]}\n"
+            f"Hint: the runner's pip must reach an index, or put the wheels in {cache}."
         )
     for requirement in requirements:
         project = requirement.split("==")[0].replace("-", "_").lower()

@@ -6,10 +6,11 @@ that loading this plugin never touches Docker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -78,10 +79,9 @@ def _install_sigterm_handler() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        try:
+        # Not the main thread (pytest embedded elsewhere): leave the signal alone.
+        with contextlib.suppress(ValueError):
             signal.signal(signal.SIGTERM, interrupt)
-        except ValueError:  # not the main thread (pytest embedded elsewhere): leave it alone
-            pass
 
 
 def _engine(config: pytest.Config) -> Engine | Exception:
@@ -110,7 +110,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     if report.failed and report.when in ("setup", "call"):
         item.stash[call_failed_key] = True

@@ -114,7 +114,7 @@ def test_stem_that_is_not_a_name(tmp_path: Path) -> None:
 
 
 def test_vip_network_list() -> None:
-    with pytest.raises(SpecError, match="vips.v.network: expected a network name, got a list"):
+    with pytest.raises(SpecError, match=r"vips\.v\.network: expected a network name, got a list"):
         topology_from_dict(
             {"networks": {"front": {}}, "hosts": {"a": {"networks": ["front"]}}, "vips": {"v": {"network": ["front"], "members": {"a": 1}}}}
         )
