@@ -1,0 +1,52 @@
+"""The keepalived pair on the real engine: the VIP starts on the higher priority host and moves inside the RFC 5798 window."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from chaos.errors import RecoveryTimeout
+from chaos.vips.keepalived import master_down_interval, takeover_window
+
+PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
+
+# The kill call's own duration and keepalived's scheduling; netlink gives the takeover to the millisecond.
+SLACK = 0.15
+
+
+@pytest.mark.topology(PAIR)
+def test_vip_moves_to_the_backup_inside_the_rfc_window(lab, record_property):
+    www = lab.vips["www"]
+    www.wait_owner("lb1", within="10s")
+    assert www.assert_single_owner() == "lb1"
+    assert lab.hosts["client"].check(["chaos-probe", "http", www.address]).stdout.strip() == "lb1"
+
+    with www.watch_owner("lb2", within="10s") as watch:
+        killed_at = time.time()
+        lab.hosts["lb1"].kill()
+    assert watch.taken_at is not None and not watch.was_held_already
+    takeover = watch.taken_at - killed_at
+    record_property("takeover_seconds", round(takeover, 3))
+    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    assert (earliest, latest) == pytest.approx((2.609, 3.609), abs=0.001)
+    assert earliest - SLACK <= takeover <= latest + SLACK, f"{takeover:.3f}s outside [{earliest:.3f}, {latest:.3f}]"
+    assert www.owners() == ["lb2"]
+    for protocol in ("http", "tcp", "udp"):
+        assert lab.hosts["client"].check(["chaos-probe", protocol, www.address]).stdout.strip() == "lb2"
+
+
+@pytest.mark.topology(PAIR)
+def test_wait_owner_times_out_with_what_it_saw(lab):
+    www = lab.vips["www"]
+    www.wait_owner("lb1", within="10s")
+    with pytest.raises(RecoveryTimeout) as info:
+        www.wait_owner("lb2", within="0.5s")
+    assert info.value.last == ["lb1"]
+    assert "timed out after 0.5s waiting for lb2 to hold VIP www" in str(info.value)
+    assert "['lb1']" in str(info.value)
+
+
+def test_master_down_interval_matches_the_design_figure():
+    assert master_down_interval(100, 1) == pytest.approx(3.609, abs=0.001)
