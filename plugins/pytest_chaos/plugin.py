@@ -181,7 +181,9 @@ def lab_factory(request: pytest.FixtureRequest, chaos_engine: Engine) -> Iterato
             return lab.up()
         except ChaosError as exc:
             notes = "\n".join(getattr(exc, "__notes__", []))
-            pytest.fail(f"{type(exc).__name__}: {exc}" + (f"\n{notes}" if notes else ""), pytrace=False)
+            problem = f"{type(exc).__name__}: {exc}" + (f"\n{notes}" if notes else "")
+        # Outside the except block, so the report shows the message alone, not a chain of tracebacks.
+        pytest.fail(problem, pytrace=False)
 
     yield make
     keep = request.config.getoption("chaos_keep")

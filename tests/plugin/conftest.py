@@ -1,0 +1,3 @@
+"""Plugin tests run pytest inside pytest with `pytester`."""
+
+pytest_plugins = ["pytester"]
