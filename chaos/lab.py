@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
 import time
@@ -20,7 +19,7 @@ from chaos.host import Host
 from chaos.images import resolve_image
 from chaos.spec import Topology, load_topology
 from chaos.spec.model import HostSpec
-from chaos.vips import Vip, keepalived
+from chaos.vips import Vip, placement
 
 HOST_CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
 """What a host container needs: routes and addresses, raw sockets (VRRP, capture), broadcast."""
@@ -128,21 +127,7 @@ class Lab:
             self.networks[network.name] = network
 
     def _place_vips(self) -> dict[str, str]:
-        """Given or automatic VIP addresses: automatic ones count down from the top of the subnet."""
-        placed: dict[str, str] = {}
-        taken = {a.address for h in self.topology.hosts.values() for a in h.networks if a.address}
-        taken |= {v.address for v in self.topology.vips.values() if v.address}
-        for name, vip in self.topology.vips.items():
-            if vip.address:
-                placed[name] = vip.address
-                continue
-            subnet = ipaddress.IPv4Network(self.networks[vip.network].subnet)
-            candidate = subnet.broadcast_address - 1
-            while str(candidate) in taken:
-                candidate -= 1
-            placed[name] = str(candidate)
-            taken.add(str(candidate))
-        return placed
+        return placement.vip_addresses(self.topology, {name: net.subnet for name, net in self.networks.items()})
 
     def _create_host(self, spec: HostSpec, images: dict[str, str], vip_addresses: dict[str, str]) -> None:
         container = self.docker_name(spec.name)
@@ -185,19 +170,9 @@ class Lab:
         self.hosts[spec.name] = Host(spec, self.engine, container, workloads, network_names)
 
     def _daemon_files(self, spec: HostSpec, vip_addresses: dict[str, str]) -> dict[str, tuple[bytes, int]]:
-        member_of = [
-            keepalived.PlacedVip(vip, vip_addresses[name], self.networks[vip.network].subnet)
-            for name, vip in self.topology.vips.items()
-            if spec.name in vip.members and vip.provider == "keepalived"
-        ]
-        if not member_of:
-            return {}
-        config = keepalived.render_config(spec.name, member_of)
-        daemons = [keepalived.daemon_entry()]
-        return {
-            keepalived.CONFIG_TEMPLATE_PATH: (config.encode(), 0o644),
-            "/etc/chaos/daemons.json": (json.dumps(daemons, indent=2).encode(), 0o644),
-        }
+        subnets = {name: net.subnet for name, net in self.networks.items()}
+        files = placement.member_files(self.topology, spec.name, vip_addresses, subnets)
+        return {path: (content, 0o644) for path, content in files.items()}
 
     def _wait_ready(self, host: Host) -> None:
         deadline = time.monotonic() + self.ready_timeout

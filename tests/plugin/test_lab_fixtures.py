@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -78,11 +79,11 @@ def test_keep_policy(pytester, chaos_engine, keep, kept_outcomes):
         "@pytest.mark.topology('two.yaml')\n"
         "def test_fail(lab):\n    print('LAB fail', lab.name)\n    assert False\n"
     )
-    result = pytester.runpytest("--chaos-require-docker", f"--chaos-keep={keep}", "-s")
-    result.assert_outcomes(passed=1, failed=1)
-    names = dict(re.findall(r"LAB (pass|fail) (\S+)", result.stdout.str()))
-    assert set(names) == {"pass", "fail"}
     try:
+        result = pytester.runpytest("--chaos-require-docker", f"--chaos-keep={keep}", "-s")
+        result.assert_outcomes(passed=1, failed=1)
+        names = dict(re.findall(r"LAB (pass|fail) (\S+)", result.stdout.str()))
+        assert set(names) == {"pass", "fail"}
         present = {lab.lab for lab in gc.labs(chaos_engine)}
         assert {outcome for outcome, name in names.items() if name in present} == kept_outcomes
         for outcome in kept_outcomes:
@@ -91,6 +92,8 @@ def test_keep_policy(pytester, chaos_engine, keep, kept_outcomes):
         subprocess.run([sys.executable, "-m", "chaos.cli", "gc"], check=True, capture_output=True)
         assert {name for name in names.values() if name in {lab.lab for lab in gc.labs(chaos_engine)}} == {names[o] for o in kept_outcomes}
     finally:
-        for name in names.values():
-            subprocess.run([sys.executable, "-m", "chaos.cli", "down", name], capture_output=True)
-    assert not {lab.lab for lab in gc.labs(chaos_engine)} & set(names.values())
+        # Whatever failed above, remove every lab this inner run made (same session: pytester runs in-process).
+        for lab in gc.labs(chaos_engine):
+            if lab.lab.startswith(f"two-{os.environ['CHAOS_SESSION']}-"):
+                gc.remove(chaos_engine, lab)
+    assert not [lab.lab for lab in gc.labs(chaos_engine) if lab.lab.startswith(f"two-{os.environ['CHAOS_SESSION']}-")]

@@ -1,0 +1,51 @@
+"""Where VIPs live and which files each member host needs: pure functions over the topology."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+
+from chaos.spec import Topology
+from chaos.vips import keepalived
+
+DAEMONS_PATH = "/etc/chaos/daemons.json"
+
+
+def vip_addresses(topology: Topology, subnets: Mapping[str, str]) -> dict[str, str]:
+    """Each VIP's address: the one given, else counting down from the top of its network's subnet.
+
+    Docker hands out addresses from the bottom of a subnet, so the top is free.
+
+    Example:
+        >>> vip_addresses(topology, {"front": "172.18.0.0/16"})
+        {'www': '172.18.255.254'}
+    """
+    taken = {a.address for h in topology.hosts.values() for a in h.networks if a.address}
+    taken |= {v.address for v in topology.vips.values() if v.address}
+    placed: dict[str, str] = {}
+    for name, vip in topology.vips.items():
+        if vip.address:
+            placed[name] = vip.address
+            continue
+        candidate = ipaddress.IPv4Network(subnets[vip.network]).broadcast_address - 1
+        while str(candidate) in taken:
+            candidate -= 1
+        placed[name] = str(candidate)
+        taken.add(placed[name])
+    return placed
+
+
+def member_files(topology: Topology, host: str, addresses: Mapping[str, str], subnets: Mapping[str, str]) -> dict[str, bytes]:
+    """``{path in the host container: content}`` for the provider daemons ``host`` runs (empty if none)."""
+    member_of = [
+        keepalived.PlacedVip(vip, addresses[name], subnets[vip.network])
+        for name, vip in topology.vips.items()
+        if host in vip.members and vip.provider == "keepalived"
+    ]
+    if not member_of:
+        return {}
+    return {
+        keepalived.CONFIG_TEMPLATE_PATH: keepalived.render_config(host, member_of).encode(),
+        DAEMONS_PATH: json.dumps([keepalived.daemon_entry()], indent=2).encode(),
+    }

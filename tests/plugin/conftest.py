@@ -1,3 +1,0 @@
-"""Plugin tests run pytest inside pytest with `pytester`."""
-
-pytest_plugins = ["pytester"]
