@@ -115,7 +115,7 @@ def test_interrupt_while_coming_up_leaves_nothing(chaos_engine, leftovers, monke
     monkeypatch.setattr(chaos_engine, "start", start_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         lab.up()
-    assert len(started) == 2
+    assert len(started) >= 2  # the other host may finish its own starts before the interrupt reaches the lab
     assert leftovers(lab=lab.name) == []
 
 
