@@ -14,11 +14,12 @@ from typing import TypeVar
 
 from chaos._internal import naming
 from chaos.engine import Engine
-from chaos.errors import ChaosError, ImageError, LabError
+from chaos.errors import ChaosError, EngineError, ImageError, LabError
 from chaos.host import Host
 from chaos.images import resolve_image
 from chaos.spec import Topology, load_topology
 from chaos.spec.model import HostSpec
+from chaos.timeline import Timeline
 from chaos.vips import Vip, placement
 
 HOST_CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
@@ -62,6 +63,7 @@ class Lab:
         self.hosts: dict[str, Host] = {}
         self.vips: dict[str, Vip] = {}
         self.started_at: float | None = None
+        self.timeline = Timeline()
         self.is_kept = False
 
     def __repr__(self) -> str:
@@ -89,8 +91,10 @@ class Lab:
         images = self._check_images()
         try:
             self._create_networks()
-            vip_addresses = self._place_vips()
-            self._parallel(lambda host: self._create_host(host, images, vip_addresses), self.topology.hosts.values())
+            subnets = {name: net.subnet for name, net in self.networks.items()}
+            vip_addresses = placement.vip_addresses(self.topology, subnets)
+            host_addresses = placement.host_addresses(self.topology, subnets, vip_addresses)
+            self._parallel(lambda host: self._create_host(host, images, vip_addresses, host_addresses), self.topology.hosts.values())
             self.hosts = {name: self.hosts[name] for name in self.topology.hosts}  # spec order, not finishing order
             self._parallel(self._wait_ready, self.hosts.values())
             self.vips = {name: Vip(spec, vip_addresses[name], {m: self.hosts[m] for m in spec.members}) for name, spec in self.topology.vips.items()}
@@ -100,6 +104,7 @@ class Lab:
             self.down()
             raise
         self.started_at = time.time()
+        self.timeline = Timeline(origin=self.started_at)
         return self
 
     def _check_images(self) -> dict[str, str]:
@@ -120,16 +125,34 @@ class Lab:
         def create(spec_name: str) -> LabNetwork:
             spec = self.topology.networks[spec_name]
             docker_name = self.docker_name(spec_name)
-            subnet = self.engine.create_network(docker_name, self.labels, spec.subnet, spec.internal)
+            subnet = spec.subnet or self._claim_subnet(docker_name, spec.internal)
+            if spec.subnet:
+                self.engine.create_network(docker_name, self.labels, subnet, spec.internal)
             return LabNetwork(spec_name, docker_name, subnet)
 
         for network in self._parallel(create, self.topology.networks):
             self.networks[network.name] = network
 
-    def _place_vips(self) -> dict[str, str]:
-        return placement.vip_addresses(self.topology, {name: net.subnet for name, net in self.networks.items()})
+    def _claim_subnet(self, docker_name: str, internal: bool, attempts: int = 5) -> str:
+        """Let Docker pick a free subnet, then pin it, so every host can have a fixed address.
 
-    def _create_host(self, spec: HostSpec, images: dict[str, str], vip_addresses: dict[str, str]) -> None:
+        Docker only takes static addresses on networks created with a subnet, and only a
+        fixed address survives a restart (power_off, then power_on). Docker's choice avoids
+        the Docker host's own routes; another lab may grab the same subnet between the two
+        steps, hence the retries.
+        """
+        for _ in range(attempts):
+            subnet = self.engine.create_network(docker_name, self.labels, None, internal)
+            self.engine.remove_network(docker_name)
+            try:
+                self.engine.create_network(docker_name, self.labels, subnet, internal)
+                return subnet
+            except EngineError as exc:
+                if "overlap" not in str(exc).lower():
+                    raise
+        raise LabError(f"could not claim a subnet for network {docker_name} in {attempts} attempts (other labs kept taking it)")
+
+    def _create_host(self, spec: HostSpec, images: dict[str, str], vip_addresses: dict[str, str], host_addresses: dict[tuple[str, str], str]) -> None:
         container = self.docker_name(spec.name)
         first, *others = spec.networks
         labels = {**self.labels, naming.HOST: spec.name, naming.ROLE: "host"}
@@ -142,12 +165,12 @@ class Lab:
             labels,
             hostname=spec.name,
             network=self.networks[first.network].docker_name,
-            ipv4=first.address,
+            ipv4=host_addresses[spec.name, first.network],
             cap_add=(*HOST_CAPABILITIES, *spec.cap_add),
             environment=environment,
         )
         for attachment in others:
-            self.engine.connect_network(self.networks[attachment.network].docker_name, container, attachment.address)
+            self.engine.connect_network(self.networks[attachment.network].docker_name, container, host_addresses[spec.name, attachment.network])
         files = self._daemon_files(spec, vip_addresses)
         if files:
             self.engine.put_files(container, files)

@@ -36,6 +36,30 @@ def vip_addresses(topology: Topology, subnets: Mapping[str, str]) -> dict[str, s
     return placed
 
 
+def host_addresses(topology: Topology, subnets: Mapping[str, str], vip_addresses: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """``{(host, network): address}`` for every attachment: the one given, else the next free from the bottom.
+
+    Fixed addresses survive a host's restart, so power_off then power_on keeps them.
+
+    Example:
+        >>> host_addresses(topology, {"front": "172.18.0.0/16"}, {})[("lb1", "front")]
+        '172.18.0.2'
+    """
+    taken = {a.address for h in topology.hosts.values() for a in h.networks if a.address} | set(vip_addresses.values())
+    cursors = {name: ipaddress.IPv4Network(subnet).network_address + 2 for name, subnet in subnets.items()}  # .1 is the gateway
+    placed: dict[tuple[str, str], str] = {}
+    for host in topology.hosts.values():
+        for attachment in host.networks:
+            if attachment.address:
+                placed[host.name, attachment.network] = attachment.address
+                continue
+            while str(cursors[attachment.network]) in taken:
+                cursors[attachment.network] += 1
+            placed[host.name, attachment.network] = str(cursors[attachment.network])
+            taken.add(placed[host.name, attachment.network])
+    return placed
+
+
 def member_files(topology: Topology, host: str, addresses: Mapping[str, str], subnets: Mapping[str, str]) -> dict[str, bytes]:
     """``{path in the host container: content}`` for the provider daemons ``host`` runs (empty if none)."""
     member_of = [

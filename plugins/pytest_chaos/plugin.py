@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from chaos.lab import Lab
     from chaos.spec import Topology
 
+# Glue for the other parts lives beside this module, one module per concern, loaded with it.
+pytest_plugins: list[str] = []
+
 KEEP_CHOICES = ("none", "failed", "all")
 SESSION_ENV = "CHAOS_SESSION"
 

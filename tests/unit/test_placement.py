@@ -40,3 +40,14 @@ def test_members_get_one_keepalived_config_with_an_instance_per_vip():
 
 def test_a_host_in_no_vip_gets_no_files():
     assert placement.member_files(TOPOLOGY, "client", placement.vip_addresses(TOPOLOGY, SUBNETS), SUBNETS) == {}
+
+
+def test_host_addresses_fill_from_the_bottom_around_static_ones():
+    addresses = placement.host_addresses(TOPOLOGY, SUBNETS, placement.vip_addresses(TOPOLOGY, SUBNETS))
+    assert addresses == {
+        ("lb1", "front"): "10.9.0.254",
+        ("lb1", "back"): "172.30.0.2",
+        ("lb2", "front"): "10.9.0.2",
+        ("lb2", "back"): "172.30.0.3",
+        ("client", "front"): "10.9.0.3",
+    }
