@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         help="build missing images (base: debian:bookworm-slim, else debootstrap from CHAOS_DEBIAN_MIRROR)",
     )
     build.add_argument("--rebuild", action="store_true", help="build even when the content-hashed tag exists")
+    build.add_argument(
+        "--mirror", metavar="URL", help="Debian mirror for bootstrapping the base (default: CHAOS_DEBIAN_MIRROR, else http://deb.debian.org/debian)"
+    )
     build.set_defaults(run=_images_build)
     listing = image_commands.add_parser("list", help="each image's tag and whether the engine has it")
     listing.set_defaults(run=_images_list)
@@ -98,7 +101,7 @@ def _images_build(args: argparse.Namespace) -> int:
     from chaos.images import ensure_images
 
     engine = Engine.connect(args.docker_host)
-    for report in ensure_images(engine, rebuild=args.rebuild):
+    for report in ensure_images(engine, rebuild=args.rebuild, debian_mirror=args.mirror):
         print(f"{report.reference}: {'built' if report.built else 'present, nothing to build'}")
     return 0
 

@@ -70,7 +70,13 @@ def resolve_image(image: str, engine: Engine | None = None) -> str:
     return image_reference(name, base)
 
 
-def ensure_images(engine: Engine, names: tuple[str, ...] = IMAGES, log: Callable[[str], None] = print, rebuild: bool = False) -> list[BuildReport]:
+def ensure_images(
+    engine: Engine,
+    names: tuple[str, ...] = IMAGES,
+    log: Callable[[str], None] = print,
+    rebuild: bool = False,
+    debian_mirror: str | None = None,
+) -> list[BuildReport]:
     """Build each framework image whose tag the engine lacks.
 
     Raises:
@@ -83,7 +89,7 @@ def ensure_images(engine: Engine, names: tuple[str, ...] = IMAGES, log: Callable
         if not rebuild and base and engine.has_image(reference):
             reports.append(BuildReport(name, reference, built=False))
             continue
-        base = base or ensure_base(engine, log)
+        base = base or ensure_base(engine, log, debian_mirror)
         reference = image_reference(name, base)
         if not rebuild and engine.has_image(reference):
             reports.append(BuildReport(name, reference, built=False))
