@@ -10,6 +10,7 @@ from chaos.engine import ContainerGone, Engine
 from chaos.errors import ChaosError
 from chaos.images import IMAGES, resolve_image
 from chaos.images.base import present_base
+from chaos.net import shaping
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Check:
 KERNEL_FEATURES = (
     (
         "netem",
-        ["tc qdisc add dev lo root netem delay 1ms", "tc qdisc del dev lo root"],
+        list(shaping.NETEM_PROBE),
         "delay, jitter, duplicate, corrupt and reorder use tc netem",
         "no sch_netem in this kernel: delay, jitter, duplicate, corrupt and reorder will use the userspace NFQUEUE shaper",
     ),
@@ -43,9 +44,9 @@ KERNEL_FEATURES = (
     ),
     (
         "tbf",
-        ["tc qdisc add dev lo root tbf rate 1mbit burst 32kbit latency 400ms", "tc qdisc del dev lo root"],
-        "rate limits use tc tbf",
-        "rate limits cannot be injected; load sch_tbf on the Docker host",
+        list(shaping.RATE_PROBE),
+        "rate limits use tc tbf in an HTB class, chosen by a u32 mark filter",
+        "rate limits cannot be injected; load sch_htb, sch_tbf and cls_u32 on the Docker host",
     ),
 )
 
@@ -80,12 +81,16 @@ def _kernel_checks(engine: Engine, image: str) -> Iterator[Check]:
     engine.create_container(name, image, owner.labels(lab), cap_add=("NET_ADMIN", "NET_RAW"))
     try:
         engine.start(name)
+        available: dict[str, bool] = {}
         for feature, commands, works, missing in KERNEL_FEATURES:
             failure = _first_failure(engine, name, commands)
+            available[feature] = not failure
             if failure:
                 yield Check("warn", f"kernel {feature}", f"not available ({failure}): {missing}")
             else:
                 yield Check("ok", f"kernel {feature}", f"available: {works}")
+        can_shape = available["netem"] or available["NFQUEUE"]
+        yield Check("ok" if can_shape else "warn", "shaping path", shaping.describe_path(available["netem"], available["NFQUEUE"]))
     finally:
         engine.remove_container(name)
 

@@ -7,9 +7,12 @@ tests) never import ``docker``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import json
 import os
+import re
+import struct
 import tarfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -39,6 +42,17 @@ class ExecResult:
 
 
 @dataclass(frozen=True)
+class ContainerState:
+    """Whether a container runs, and when the engine last started and stopped it (epoch seconds)."""
+
+    exists: bool
+    running: bool
+    paused: bool
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
 class LabelledObject:
     """A Docker object of ours, as `chaos gc` and teardown see it."""
 
@@ -50,6 +64,67 @@ class LabelledObject:
 
 class ContainerGone(EngineError):
     """The container is not running (killed, stopped or removed)."""
+
+
+class ExecSession:
+    """A process started in a container with its stdin open: send it bytes, read what it prints (stdout and stderr as they come).
+
+    Made by `Engine.open_exec`. One request at a time; the caller serialises.
+    """
+
+    def __init__(self, response: Any, timeout: float) -> None:
+        self._response = response
+        # docker-py hands back a SocketIO over the hijacked connection; writes go to the socket beneath.
+        self._socket = getattr(response, "_sock", response)
+        self._socket.settimeout(timeout)
+        self.is_open = True
+
+    def send(self, data: bytes) -> None:
+        """Write ``data`` to the process's stdin.
+
+        Raises:
+            ContainerGone: the process (or its container) is gone.
+        """
+        try:
+            self._socket.sendall(data)
+        except OSError as exc:
+            self.close()
+            raise ContainerGone(f"the exec session is closed: {exc}") from None
+
+    def read_until(self, marker: bytes) -> bytes:
+        """Read output (stdout and stderr interleaved as written) up to and including the line holding ``marker``.
+
+        Raises:
+            ContainerGone: the process ended first, or nothing came within the timeout.
+        """
+        received = b""
+        try:
+            while marker not in received or b"\n" not in received[received.index(marker) :]:
+                # Docker multiplexes the streams: an 8-byte header (stream, 0, 0, 0, length) before each frame.
+                _, length = struct.unpack(">BxxxL", self._read_exactly(8))
+                received += self._read_exactly(length)
+        except OSError as exc:
+            self.close()
+            raise ContainerGone(f"the exec session broke: {exc}") from None
+        return received
+
+    def _read_exactly(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = self._socket.recv(count - len(data))
+            if not chunk:
+                self.close()
+                raise ContainerGone("the exec session ended (its process or container is gone)")
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        if self.is_open:
+            self.is_open = False
+            with contextlib.suppress(OSError):
+                self._socket.close()
+            with contextlib.suppress(OSError):
+                self._response.close()
 
 
 class Engine:
@@ -169,6 +244,26 @@ class Engine:
         with _engine_errors(f"copying files into {container}"):
             self._api.put_archive(container, "/", buffer.getvalue())
 
+    def read_file(self, container: str, path: str) -> bytes:
+        """The content of the file at ``path`` in a container, running or stopped (docker cp out).
+
+        Raises:
+            EngineError: no such container or file; the message names both.
+
+        Example:
+            >>> engine.read_file("chaos-pair-1-client", "/tmp/chaos-capture/1.pcap")[:4]
+            b'\xd4\xc3\xb2\xa1'
+        """
+        with _engine_errors(f"copying {path} out of {container}"):
+            chunks, _stat = self._api.get_archive(container, path)
+            archive = b"".join(chunks)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            extracted = tar.extractfile(member) if member is not None else None
+            if extracted is None:
+                raise EngineError(f"copying {path} out of {container} failed: not a regular file")
+            return extracted.read()
+
     def start(self, container: str) -> None:
         with _engine_errors(f"starting container {container}"):
             self._api.start(container)
@@ -226,6 +321,31 @@ class Engine:
         if pending:
             yield pending.decode(errors="replace")
 
+    def open_exec(self, container: str, argv: list[str], timeout: float = 30.0) -> ExecSession:
+        """Start ``argv`` in a running container with stdin attached and keep talking to it (a persistent shell).
+
+        A request then costs a write and a read on an open socket instead of an exec's three API calls.
+
+        Raises:
+            ContainerGone: the container is not running.
+
+        Example:
+            >>> session = engine.open_exec("chaos-pair-1-lb1", ["sh"])
+            >>> session.send(b"echo hi; echo @@done\\n")
+            >>> session.read_until(b"@@done")
+            b'hi\\n@@done\\n'
+        """
+        try:
+            exec_id = self._api.exec_create(container, argv, stdin=True, stdout=True, stderr=True, tty=False)["Id"]
+            response = self._api.exec_start(exec_id, socket=True)
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                raise ContainerGone(f"container {container} is not running") from None
+            raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
+        return ExecSession(response, timeout)
+
     def logs(self, container: str, tail: int | str = "all") -> str:
         try:
             raw = self._api.logs(container, stdout=True, stderr=True, tail=tail)
@@ -237,8 +357,80 @@ class Engine:
         with _engine_errors(f"killing container {container}"):
             self._api.kill(container, signal=signal)
 
+    def stop(self, container: str, timeout: float = 10) -> None:
+        """Stop a container: SIGTERM, then SIGKILL after ``timeout`` seconds (docker stop)."""
+        with _engine_errors(f"stopping container {container}"):
+            self._api.stop(container, timeout=round(timeout))
+
+    def pause(self, container: str) -> None:
+        """Freeze every process of a container (cgroup freezer); its network namespace stays."""
+        with _engine_errors(f"pausing container {container}"):
+            self._api.pause(container)
+
+    def unpause(self, container: str) -> None:
+        with _engine_errors(f"unpausing container {container}"):
+            self._api.unpause(container)
+
+    def state(self, container: str) -> ContainerState:
+        """A container's state, with the engine's own start and exit times (a missing container: not running).
+
+        Example:
+            >>> engine.state("chaos-pair-1-lb1").finished_at    # epoch seconds of the last exit
+        """
+        try:
+            state = self._api.inspect_container(container)["State"]
+        except docker.errors.NotFound:
+            return ContainerState(exists=False, running=False, paused=False, started_at=None, finished_at=None)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"inspecting container {container} failed: {_short(exc)}") from None
+        return ContainerState(
+            exists=True,
+            running=bool(state.get("Running")),
+            paused=bool(state.get("Paused")),
+            started_at=_epoch(state.get("StartedAt", "")),
+            finished_at=_epoch(state.get("FinishedAt", "")),
+        )
+
+    def log_lines_since(self, container: str, since: float) -> list[tuple[float, str]]:
+        """``(epoch time, line)`` for every log line a container wrote at or after ``since`` (e.g. its last start).
+
+        The times are the engine's, so "ready" after a restart is told from the "ready" before it.
+        """
+        try:
+            raw = self._api.logs(container, stdout=True, stderr=True, since=since, timestamps=True)
+        except docker.errors.NotFound:
+            return []
+        lines: list[tuple[float, str]] = []
+        for line in bytes(raw).decode(errors="replace").splitlines():
+            stamp, _, text = line.partition(" ")
+            at = _epoch(stamp)
+            if at is not None and at >= since:
+                lines.append((at, text))
+        return lines
+
+    def exec_detached(self, container: str, argv: list[str]) -> None:
+        """Start ``argv`` in a running container and return at once (a daemon restarted by a heal).
+
+        Raises:
+            ContainerGone: the container is not running.
+        """
+        try:
+            exec_id = self._api.exec_create(container, argv, stdin=False, stdout=False, stderr=False)["Id"]
+            self._api.exec_start(exec_id, detach=True)
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                raise ContainerGone(f"container {container} is not running") from None
+            raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
+
     def remove_container(self, name_or_id: str) -> None:
         with _engine_errors(f"removing container {name_or_id}", missing_ok=True):
+            # A paused (frozen) container cannot die on a cgroup v1 host: `rm -f` would wait
+            # for it, holding the container's lock, until someone thaws it. Thaw it first.
+            with contextlib.suppress(docker.errors.APIError):
+                if self._api.inspect_container(name_or_id)["State"].get("Paused"):
+                    self._api.unpause(name_or_id)
             self._api.remove_container(name_or_id, force=True, v=True)
 
     # -- volumes (markers for kept labs) ----------------------------------------------
@@ -340,6 +532,19 @@ class _engine_errors:
         if isinstance(exc, docker.errors.DockerException | requests.exceptions.RequestException):
             raise EngineError(f"{self.doing} failed: {_short(exc)}") from None
         return False
+
+
+def _epoch(stamp: str) -> float | None:
+    """Docker's RFC 3339 time with nanoseconds (``2024-05-01T10:11:12.123456789Z``) as epoch seconds; None for its zero time."""
+    match = _RFC3339.match(stamp or "")
+    if not match or match["date"].startswith("0001-"):
+        return None
+    zone = match["zone"].replace("Z", "+00:00") or "+00:00"
+    seconds = datetime.datetime.fromisoformat(match["date"] + zone).timestamp()
+    return seconds + (float(f"0.{match['fraction']}") if match["fraction"] else 0.0)
+
+
+_RFC3339 = re.compile(r"^(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?$")
 
 
 def _short(exc: BaseException) -> str:

@@ -51,3 +51,24 @@ class RecoveryTimeout(ChaosError, AssertionError):
         self.history = list(history)
         seen = ", ".join(f"{t:.2f}s: {v!r}" for t, v in self.history[-8:]) or "nothing"
         super().__init__(f"timed out after {within:g}s waiting for {what}; last seen {last!r}; history: {seen}")
+
+
+class FaultError(ChaosError, ValueError):
+    """A fault cannot be done as asked; raised before anything is applied.
+
+    An unknown host or network, the same fault twice on one target, a conflicting fault, a
+    composition that stacks a fault on itself. The message names what was asked and what exists.
+    """
+
+
+class HealError(ChaosError, RuntimeError):
+    """Healing one or more faults failed; the lab may not be back at its baseline.
+
+    Attributes:
+        failures: ``(injection, error)`` for every heal that failed.
+    """
+
+    def __init__(self, failures: list[tuple[object, BaseException]]) -> None:
+        self.failures = list(failures)
+        lines = [f"{run}: {type(exc).__name__}: {exc}" for run, exc in self.failures]
+        super().__init__(f"{len(lines)} fault(s) could not be healed:\n" + "\n".join(lines))

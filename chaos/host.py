@@ -125,3 +125,26 @@ class Host:
         except ContainerGone:
             return False
         return any(field.split("/")[0] == address for line in result.stdout.splitlines() for field in line.split()[3:4])
+
+    def read_file(self, path: str, container: str | None = None) -> bytes:
+        """The content of ``path`` in the host container (or a named workload), even after the host stopped.
+
+        Raises:
+            EngineError: the container or the file does not exist.
+
+        Example:
+            >>> lab.hosts["client"].read_file("/etc/hostname")
+            b'client\\n'
+        """
+        return self._engine.read_file(self._container_of(container), path)
+
+    def stopped_at(self) -> float | None:
+        """When the host container last stopped (epoch seconds, the engine's own record); None while it runs.
+
+        Example:
+            >>> lab.hosts["lb1"].kill()
+            >>> lab.hosts["lb1"].stopped_at()
+            1714557072.081
+        """
+        state = self._engine.state(self.container)
+        return None if state.running else state.finished_at

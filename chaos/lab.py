@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +19,11 @@ from chaos.engine import Engine
 from chaos.errors import ChaosError, EngineError, ImageError, LabError
 from chaos.host import Host
 from chaos.images import resolve_image
+from chaos.observe.capture import DEFAULT_FILTER, Capture
 from chaos.spec import Topology, load_topology
 from chaos.spec.model import HostSpec
 from chaos.timeline import Timeline
+from chaos.traffic import Traffic
 from chaos.vips import Vip, placement
 
 HOST_CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
@@ -65,6 +69,9 @@ class Lab:
         self.started_at: float | None = None
         self.timeline = Timeline()
         self.is_kept = False
+        self.traffic = Traffic(self)
+        """Flows inside this lab: ``lab.traffic.http("client", lab.vips["www"])``."""
+        self.captures: list[Capture] = []  # every capture made with `capture`, for the report's pcaps
 
     def __repr__(self) -> str:
         return f"<Lab {self.name} hosts={','.join(self.hosts) or '-'}>"
@@ -105,7 +112,19 @@ class Lab:
             raise
         self.started_at = time.time()
         self.timeline = Timeline(origin=self.started_at)
+        self._observe_vips()
         return self
+
+    def _observe_vips(self) -> None:
+        """Start every VIP's owner history, so reports and SLOs have it without the test asking.
+
+        Cheap: one idle watcher per member, started in the background, so `up` does not wait
+        for them (a fresh keepalived member takes three advert intervals to become master, and
+        until every watcher reports, `Vip.wait_owner` polls). A watcher that cannot start does
+        not fail the lab: the VIP's history says why.
+        """
+        for vip in self.vips.values():
+            vip.start_observing(self.timeline.origin)
 
     def _check_images(self) -> dict[str, str]:
         images: dict[str, str] = {}
@@ -198,29 +217,77 @@ class Lab:
         return {path: (content, 0o644) for path, content in files.items()}
 
     def _wait_ready(self, host: Host) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            logs = self.engine.logs(host.container)
-            if READY_LINE in logs:
-                break
-            if not self.engine.is_running(host.container):
-                raise LabError(f"host {host.name!r} ({host.container}) exited before it was ready:\n{_tail(logs)}")
-            time.sleep(0.05)
-        else:
-            raise LabError(
-                f"host {host.name!r} ({host.container}) was not ready within {self.ready_timeout:g}s "
-                f"(waited for its agent to print 'ready'); its image must run chaos-agent (build FROM chaos/host).\n"
-                f"{_tail(self.engine.logs(host.container))}"
-            )
+        self._wait_agent_ready(host)
         for workload, container in host.workloads.items():
             if not self.engine.is_running(container):
                 raise LabError(f"workload {host.name}/{workload} ({container}) exited at start:\n{_tail(self.engine.logs(container))}")
         host.refresh()
 
+    def _wait_agent_ready(self, host: Host, since: float | None = None) -> float:
+        """Wait until the host's agent prints "ready" (after ``since``, the engine's start time, when restarted); return when it did."""
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if since is None:
+                logs = self.engine.logs(host.container)
+                if READY_LINE in logs:
+                    return time.time()
+            else:
+                # The log of a restarted container still holds the "ready" of its earlier life.
+                lines = self.engine.log_lines_since(host.container, since)
+                ready = [at for at, text in lines if READY_LINE in text]
+                if ready:
+                    return ready[0]
+                logs = "\n".join(text for _, text in lines)
+            if not self.engine.is_running(host.container):
+                raise LabError(f"host {host.name!r} ({host.container}) exited before it was ready:\n{_tail(logs)}")
+            time.sleep(0.02 if since else 0.05)
+        raise LabError(
+            f"host {host.name!r} ({host.container}) was not ready within {self.ready_timeout:g}s "
+            f"(waited for its agent to print 'ready'); its image must run chaos-agent (build FROM chaos/host).\n"
+            f"{_tail(self.engine.logs(host.container))}"
+        )
+
+    def start_host(self, name: str) -> float:
+        """Bring a stopped or killed host back: its host container, then its workloads; wait until it is ready.
+
+        The host keeps its addresses (every host has a fixed one) and its agent starts the
+        host's daemons again. Workloads live in the host's network namespace, which is a new
+        one after the host container restarts, so running workloads are restarted after it.
+        On a host that runs, it only starts the workloads that do not.
+
+        Returns:
+            The epoch time the host was ready: its agent said so and every workload runs.
+
+        Raises:
+            LabError: the host did not become ready; the message carries its log.
+
+        Example:
+            >>> lab.hosts["lb1"].kill()
+            >>> lab.start_host("lb1")
+        """
+        host = self.hosts[name]
+        restarted = not self.engine.is_running(host.container)
+        ready_at = time.time()
+        if restarted:
+            self.engine.start(host.container)
+            since = self.engine.state(host.container).started_at or time.time() - 1
+            ready_at = self._wait_agent_ready(host, since)
+        for workload, container in host.workloads.items():
+            if restarted and self.engine.is_running(container):
+                self.engine.stop(container, timeout=1)
+            if not self.engine.is_running(container):
+                self.engine.start(container)
+                ready_at = max(ready_at, self.engine.state(container).started_at or time.time())
+            if not self.engine.is_running(container):
+                raise LabError(f"workload {name}/{workload} ({container}) exited at start:\n{_tail(self.engine.logs(container))}")
+        host.refresh()
+        return ready_at
+
     # -- tear down --------------------------------------------------------------------
 
     def down(self) -> None:
         """Remove every object labelled with this lab (containers first, then networks); safe to call twice."""
+        self._stop_observers()
         objects = self.engine.find({naming.LAB: self.name})
         containers = [o for o in objects if o.kind == "container"]
         self._parallel(self.engine.remove, containers)
@@ -234,8 +301,55 @@ class Lab:
     def keep(self) -> None:
         """Leave this lab running after the test; `chaos gc` spares it, `chaos down` removes it."""
         if not self.is_kept:
+            self._stop_observers(kill_watchers=True)
             self.engine.create_volume(self.docker_name("kept"), {**self.labels, naming.KEEP: "1"})
             self.is_kept = True
+
+    # -- observation ------------------------------------------------------------------
+
+    def capture(self, on: str, network: str | None = None, directory: str | Path | None = None, bpf_filter: str = DEFAULT_FILTER) -> Capture:
+        """A packet capture (not yet started) in host ``on``'s namespace, on ``network`` (default: its first).
+
+        Use it as a context manager. Sniffing happens inside the lab; on exit the pcap is copied
+        to ``directory`` (default: a new temporary directory) for the report or Wireshark.
+        A capture still running when the lab goes down is stopped first, so its pcap is kept.
+
+        Raises:
+            LabError: no such host, or the host is not on ``network``.
+
+        Example:
+            >>> with lab.capture("client", directory=tmp_path) as capture:
+            ...     chaos.inject(faults.power_off("lb1"))
+            ...     www.wait_owner("lb2", within="10s")
+            >>> capture.failovers(www)[0].transition.gap
+            3.61
+        """
+        if on not in self.hosts:
+            raise LabError(f"cannot capture on {on!r}: no such host in lab {self.name}; hosts: {', '.join(self.hosts)}")
+        host = self.hosts[on]
+        network = network or host.spec.networks[0].network
+        host.address(network)  # raises, naming the networks the host is on
+        folder = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="chaos-capture-"))
+        names = {address: name for name, h in self.hosts.items() for address in h.addresses.values() if address}
+        capture = Capture(
+            host,
+            self.networks[network].subnet,
+            folder / f"{self.name}-{on}-{len(self.captures) + 1}.pcap",
+            self.timeline.origin,
+            names,
+            bpf_filter,
+        )
+        self.captures.append(capture)
+        return capture
+
+    def _stop_observers(self, kill_watchers: bool = False) -> None:
+        """Stop VIP watchers and running captures (keeping their pcaps) before the containers go."""
+        for capture in self.captures:
+            if capture.is_running:
+                with contextlib.suppress(ChaosError):
+                    capture.stop()
+        for vip in self.vips.values():
+            vip.stop_observing(kill_watchers)
 
     # -- helpers ----------------------------------------------------------------------
 

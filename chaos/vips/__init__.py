@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from chaos.vips.handle import Vip
+from chaos.vips.history import Handover, OwnerEvent, OwnerHistory, OwnerPeriod
 
-__all__ = ["Vip"]
+__all__ = ["Handover", "OwnerEvent", "OwnerHistory", "OwnerPeriod", "Vip"]

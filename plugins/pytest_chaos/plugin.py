@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from chaos.spec import Topology
 
 # Glue for the other parts lives beside this module, one module per concern, loaded with it.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["pytest_chaos.faults", "pytest_chaos.slo"]
 
 KEEP_CHOICES = ("none", "failed", "all")
 SESSION_ENV = "CHAOS_SESSION"

@@ -1,0 +1,127 @@
+"""The fault catalogue: build a fault (data), bind it to a lab, inject and heal it.
+
+Example:
+    >>> from chaos import faults
+    >>> chaos.inject(faults.power_off("lb1"))          # in a test, with the `chaos` fixture
+    >>> with faults.isolate("lb2").on(lab):             # anywhere, as a context manager
+    ...     ...
+"""
+
+from __future__ import annotations
+
+from chaos.faults._containers import EVERY_CONTAINER
+from chaos.faults.base import Action, Claim, Fault, Injection, active
+from chaos.faults.compose import InSequence, Schedule, Step, Together, draw, random_schedule, sequence, together
+from chaos.faults.host import Isolate, LinkDown, LinkUp, PowerOff, PowerOn, isolate, link_down, link_up, power_off, power_on
+from chaos.faults.ledger import Ledger
+from chaos.faults.network import (
+    Blackhole,
+    Corrupt,
+    CutLinks,
+    Delay,
+    Duplicate,
+    Jitter,
+    Loss,
+    OneWay,
+    Partition,
+    PartitionBy,
+    Rate,
+    Reorder,
+    blackhole,
+    corrupt,
+    cut_links,
+    delay,
+    duplicate,
+    jitter,
+    loss,
+    one_way,
+    partition,
+    partition_by,
+    rate,
+    reorder,
+)
+from chaos.faults.process import (
+    Kill,
+    KillProcess,
+    Pause,
+    Restart,
+    Resume,
+    Start,
+    Stop,
+    kill,
+    kill_process,
+    pause,
+    restart,
+    resume,
+    start,
+    stop,
+)
+from chaos.faults.targets import Pick, Target
+
+__all__ = [
+    "EVERY_CONTAINER",
+    "Action",
+    "Blackhole",
+    "Claim",
+    "Corrupt",
+    "CutLinks",
+    "Delay",
+    "Duplicate",
+    "Fault",
+    "InSequence",
+    "Injection",
+    "Isolate",
+    "Jitter",
+    "Kill",
+    "KillProcess",
+    "Ledger",
+    "LinkDown",
+    "LinkUp",
+    "Loss",
+    "OneWay",
+    "Partition",
+    "PartitionBy",
+    "Pause",
+    "Pick",
+    "PowerOff",
+    "PowerOn",
+    "Rate",
+    "Reorder",
+    "Restart",
+    "Resume",
+    "Schedule",
+    "Start",
+    "Step",
+    "Stop",
+    "Target",
+    "Together",
+    "active",
+    "blackhole",
+    "corrupt",
+    "cut_links",
+    "delay",
+    "draw",
+    "duplicate",
+    "isolate",
+    "jitter",
+    "kill",
+    "kill_process",
+    "link_down",
+    "link_up",
+    "loss",
+    "one_way",
+    "partition",
+    "partition_by",
+    "pause",
+    "power_off",
+    "power_on",
+    "random_schedule",
+    "rate",
+    "reorder",
+    "restart",
+    "resume",
+    "sequence",
+    "start",
+    "stop",
+    "together",
+]

@@ -1,0 +1,141 @@
+"""Service level objectives for a test: limits on its flows and VIPs, and the breaches of them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chaos._internal.durations import parse_duration
+from chaos.traffic import verdicts
+from chaos.traffic.figures import FlowFigures
+
+OwnerChanges = Sequence[tuple[float, Sequence[str]]]
+"""A VIP's owners over time: ``[(since, [holders])]`` on the lab clock."""
+
+
+@dataclass(frozen=True)
+class VipOwners:
+    """What the SLO reads of a VIP: its name, its owner changes, and when they were last known (lab clock)."""
+
+    name: str
+    changes: OwnerChanges
+    until: float | None = None
+    problem: str = ""  # why the history may be incomplete (a watcher that did not start)
+
+
+@dataclass(frozen=True)
+class Slo:
+    """Limits every flow and VIP of a test must meet (None: not judged).
+
+    Attributes:
+        max_outage: seconds the longest outage of any flow may last.
+        min_availability: the share of requests of each flow that must succeed.
+        max_lost: failed requests allowed per flow, as a count or a share.
+        max_owners: members that may hold a VIP at the same time (1: no split brain).
+
+    Example:
+        >>> slo = Slo.parse(max_outage="4.5s", max_lost=0.05, max_owners=1)
+        >>> slo.breaches(flows=[flow.figures()], vips=[])
+        ['flow http client->www: outage 5.21 s > 4.5 s allowed, from 2.09 s to 7.30 s, lb1 → lb2']
+    """
+
+    max_outage: float | None = None
+    min_availability: float | None = None
+    max_lost: verdicts.LostLimit | None = None
+    max_owners: int | None = None
+
+    @classmethod
+    def parse(cls, **limits: Any) -> Slo:
+        """Limits as users write them: ``max_outage="4.5s"``, ``min_availability=0.99`` or ``"99 %"``, ``max_lost=20`` or ``0.05``, ``max_owners=1``.
+
+        Raises:
+            ValueError: an unknown limit or a bad value; the message lists what is valid.
+        """
+        unknown = sorted(set(limits) - {"max_outage", "min_availability", "max_lost", "max_owners"})
+        if unknown:
+            raise ValueError(
+                f"unknown SLO limit{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; valid: max_outage, min_availability, max_lost, max_owners"
+            )
+        if not any(value is not None for value in limits.values()):
+            raise ValueError("an SLO needs at least one limit: max_outage, min_availability, max_lost or max_owners")
+        owners = limits.get("max_owners")
+        if owners is not None and (isinstance(owners, bool) or not isinstance(owners, int) or owners < 1):
+            raise ValueError(f"max_owners={owners!r}: use a whole number of members, 1 or more (1 means no split brain)")
+        try:
+            outage = None if limits.get("max_outage") is None else parse_duration(limits["max_outage"])
+        except ValueError as exc:
+            raise ValueError(f"max_outage: {exc}") from None
+        try:
+            availability = None if limits.get("min_availability") is None else verdicts.parse_share(limits["min_availability"])
+        except ValueError as exc:
+            raise ValueError(f"min_availability: {exc}") from None
+        try:
+            lost = None if limits.get("max_lost") is None else verdicts.parse_lost(limits["max_lost"])
+        except ValueError as exc:
+            raise ValueError(f"max_lost: {exc}") from None
+        return cls(outage, availability, lost, owners)
+
+    @property
+    def judges_flows(self) -> bool:
+        return self.max_outage is not None or self.min_availability is not None or self.max_lost is not None
+
+    @property
+    def judges_vips(self) -> bool:
+        return self.max_owners is not None
+
+    def breaches(self, flows: Sequence[FlowFigures], vips: Sequence[VipOwners]) -> list[str]:
+        """Every limit a flow or VIP broke, one message each (empty: the SLO holds).
+
+        A limit with nothing to judge (flow limits but no flow, ``max_owners`` but no VIP) is a
+        breach too: an SLO that cannot fail would pass a broken test.
+        """
+        found: list[str] = []
+        if self.judges_flows and not flows:
+            found.append(f"{self.describe()} judges traffic flows, but the test ran none (start one with lab.traffic)")
+        for flow in flows:
+            checks = [
+                verdicts.max_outage(flow, self.max_outage) if self.max_outage is not None else None,
+                verdicts.min_availability(flow, self.min_availability) if self.min_availability is not None else None,
+                verdicts.max_lost(flow, self.max_lost) if self.max_lost is not None else None,
+            ]
+            found += list(dict.fromkeys(c for c in checks if c))  # an empty flow says so once
+        if self.max_owners is not None:
+            if not vips:
+                found.append(f"{self.describe()} judges VIPs, but the test's labs have none")
+            for vip in vips:
+                if not vip.changes:
+                    found.append(
+                        f"VIP {vip.name}: no owner history was recorded, so max_owners cannot be judged{': ' + vip.problem if vip.problem else ''}"
+                    )
+                    continue
+                breach = verdicts.max_owners(vip.name, vip.changes, self.max_owners, vip.until)
+                if breach:
+                    found.append(breach)
+        return found
+
+    def describe(self) -> str:
+        """``slo(max_outage=4.5, max_lost=5 %)``: the limits as given."""
+        shown = {key: f"{value:g}" if isinstance(value, float) else str(value) for key, value in self._limits().items()}
+        return f"slo({', '.join(f'{key}={value}' for key, value in shown.items())})"
+
+    def as_report(self) -> dict[str, Any]:
+        """The limits, for the report's ``slo`` entry (a lost share as a number below 1, a count as an int)."""
+        limits: dict[str, Any] = {}
+        for key, value in self._limits().items():
+            if isinstance(value, verdicts.LostLimit):
+                limits[key] = value.count if value.count is not None else value.share
+            else:
+                limits[key] = value
+        return limits
+
+    def _limits(self) -> dict[str, Any]:
+        values = {"max_outage": self.max_outage, "min_availability": self.min_availability, "max_lost": self.max_lost, "max_owners": self.max_owners}
+        return {key: value for key, value in values.items() if value is not None}
+
+
+def verdict(slo: Slo | None, breaches: Sequence[str]) -> Mapping[str, Any] | None:
+    """The report's ``slo`` entry: the limits, ``verdict`` pass or fail, and the breaches (None without an SLO)."""
+    if slo is None:
+        return None
+    return {**slo.as_report(), "verdict": "fail" if breaches else "pass", "breaches": list(breaches)}
