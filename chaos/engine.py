@@ -289,12 +289,8 @@ class Engine:
             exec_id = self._api.exec_create(container, argv, user=user, environment=dict(environment or {}))["Id"]
             out, err = self._api.exec_start(exec_id, demux=True)
             rc = self._api.exec_inspect(exec_id)["ExitCode"]
-        except docker.errors.NotFound as exc:
-            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
         except docker.errors.APIError as exc:
-            if exc.status_code == 409:
-                raise ContainerGone(f"container {container} is not running") from None
-            raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
+            raise _exec_error(exc, container, argv) from None
         return ExecResult(
             rc=int(rc if rc is not None else -1), stdout=(out or b"").decode(errors="replace"), stderr=(err or b"").decode(errors="replace")
         )
@@ -308,10 +304,8 @@ class Engine:
         try:
             exec_id = self._api.exec_create(container, argv)["Id"]
             chunks = self._api.exec_start(exec_id, stream=True)
-        except docker.errors.NotFound as exc:
-            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
         except docker.errors.APIError as exc:
-            raise ContainerGone(f"container {container} is not running: {_short(exc)}") from None
+            raise _exec_error(exc, container, argv) from None
         pending = b""
         for chunk in chunks:
             pending += chunk
@@ -338,12 +332,8 @@ class Engine:
         try:
             exec_id = self._api.exec_create(container, argv, stdin=True, stdout=True, stderr=True, tty=False)["Id"]
             response = self._api.exec_start(exec_id, socket=True)
-        except docker.errors.NotFound as exc:
-            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
         except docker.errors.APIError as exc:
-            if exc.status_code == 409:
-                raise ContainerGone(f"container {container} is not running") from None
-            raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
+            raise _exec_error(exc, container, argv) from None
         return ExecSession(response, timeout)
 
     def logs(self, container: str, tail: int | str = "all") -> str:
@@ -545,6 +535,15 @@ def _epoch(stamp: str) -> float | None:
 
 
 _RFC3339 = re.compile(r"^(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?$")
+
+
+def _exec_error(exc: docker.errors.APIError, container: str, argv: list[str]) -> EngineError:
+    """`ContainerGone` when the container is missing or not running (404, 409), else an `EngineError`."""
+    if isinstance(exc, docker.errors.NotFound):
+        return ContainerGone(f"container {container} does not exist: {_short(exc)}")
+    if exc.status_code == 409:
+        return ContainerGone(f"container {container} is not running")
+    return EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}")
 
 
 def _short(exc: BaseException) -> str:

@@ -43,8 +43,8 @@ def signal_name(signal: str | int) -> str:
         raise FaultError(f"unknown signal {signal!r}; e.g. SIGKILL, SIGTERM, SIGHUP, SIGINT, SIGUSR1, SIGSTOP, or a number") from None
 
 
-class _ContainerFault(Fault):
-    """A fault on containers of the target hosts: ``container`` None is the host container, ``"*"`` all, else a workload."""
+class _OnContainers(Fault):
+    """Acts on containers of the target hosts: ``container`` None is the host container, ``"*"`` all, else a workload."""
 
     container: str | None
 
@@ -52,6 +52,10 @@ class _ContainerFault(Fault):
         hosts = super().resolve(run)
         run.state["boxes"] = _containers.all_boxes(run.lab, hosts, self.container)
         return hosts
+
+
+class _ContainerFault(_OnContainers):
+    """A fault that holds the containers it acts on until healed."""
 
     def claims(self, run: Injection) -> Iterable[Claim]:
         return [box.claim for box in _boxes(run)]
@@ -177,17 +181,12 @@ def pause(target: Target, container: str | None = None) -> Pause:
 
 
 @dataclass(frozen=True)
-class Start(Action):
+class Start(_OnContainers, Action):
     """Start containers that do not run; heals the active fault that stopped them (kill, stop, power_off)."""
 
     target: Target
     container: str | None = None
     name: ClassVar[str] = "start"
-
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, self.container)
-        return hosts
 
     def apply(self, run: Injection) -> float | None:
         boxes = _boxes(run)
@@ -207,18 +206,13 @@ def start(target: Target, container: str | None = None) -> Start:
 
 
 @dataclass(frozen=True)
-class Restart(Action):
+class Restart(_OnContainers, Action):
     """Stop then start containers (a host restarts whole); effective when they are ready again."""
 
     target: Target
     container: str | None = None
     timeout: float = 10.0
     name: ClassVar[str] = "restart"
-
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, self.container)
-        return hosts
 
     def claims(self, run: Injection) -> Iterable[Claim]:
         # Restarting a container another fault holds (paused, killed) would undo that fault behind its back.
@@ -241,17 +235,12 @@ def restart(target: Target, container: str | None = None, timeout: float = 10.0)
 
 
 @dataclass(frozen=True)
-class Resume(Action):
+class Resume(_OnContainers, Action):
     """Thaw paused containers; heals the active `pause` on them."""
 
     target: Target
     container: str | None = None
     name: ClassVar[str] = "resume"
-
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, self.container)
-        return hosts
 
     def apply(self, run: Injection) -> float | None:
         boxes = _boxes(run)
@@ -300,7 +289,7 @@ _START_DETACHED = 'exec "$@" </dev/null >/proc/1/fd/1 2>/proc/1/fd/2'
 
 
 @dataclass(frozen=True)
-class KillProcess(Fault):
+class KillProcess(_OnContainers):
     """Signal every process with a given name (its ``comm``, as ``pkill -x``) inside containers of the target hosts.
 
     Effective when every such process is gone (measured inside the namespace), or when the
@@ -323,11 +312,6 @@ class KillProcess(Fault):
                 f"kill_process: {self.process!r} is not a process name; give the name `ps -o comm` shows "
                 "(at most 15 characters, no path), e.g. 'keepalived'"
             )
-
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, self.container)
-        return hosts
 
     def claims(self, run: Injection) -> Iterable[Claim]:
         return [Claim("process", f"{box}:{self.process}") for box in _boxes(run)]
