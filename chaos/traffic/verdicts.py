@@ -125,26 +125,39 @@ def simultaneous_owners(owners: Sequence[tuple[float, Sequence[str]]]) -> list[t
     if not owners:
         return []
     most = max(len(holders) for _, holders in owners)
-    return [
-        (since, owners[i + 1][0] if i + 1 < len(owners) else None, tuple(holders))
-        for i, (since, holders) in enumerate(owners)
-        if len(holders) == most
-    ]
+    return [span for span in _spans(owners) if len(span[2]) == most]
 
 
-def max_owners(vip: str, owners: Sequence[tuple[float, Sequence[str]]], limit: int, until: float | None = None) -> str | None:
+HANDOVER_GRACE = 0.05
+"""Seconds two members may both hold a VIP during a handover without it counting as a split brain.
+
+A preempting keepalived master adds the address about a millisecond before the old master,
+on hearing its advert, removes it; the raw overlap stays in the history and the report.
+"""
+
+
+def max_owners(
+    vip: str, owners: Sequence[tuple[float, Sequence[str]]], limit: int, until: float | None = None, grace: float = HANDOVER_GRACE
+) -> str | None:
     """``VIP www was held by 2 members at once (lb1, lb2) from 3.20 s to 4.10 s; at most 1 allowed``, or None.
 
     ``until`` is when the history was read: a span still lasting then is told as ``from 3.20 s until the end (9.00 s)``.
+    Spans over the limit that ended within ``grace`` seconds (handovers) are not breaches.
     """
-    spans = simultaneous_owners(owners)
-    if not spans or len(spans[0][2]) <= limit:
+    spans = [(start, end, holders) for start, end, holders in _spans(owners) if len(holders) > limit and (end is None or end - start >= grace)]
+    if not spans:
         return None
+    most = max(len(holders) for _, _, holders in spans)
+    spans = [span for span in spans if len(span[2]) == most]
     start, end, holders = spans[0]
     still = f"until the end ({until:.2f} s)" if until is not None else "on"
     ending = f"to {end:.2f} s" if end is not None else still
     more = f" (and {len(spans) - 1} more time{'s' if len(spans) > 2 else ''})" if len(spans) > 1 else ""
     return f"VIP {vip} was held by {len(holders)} members at once ({', '.join(holders)}) from {start:.2f} s {ending}{more}; at most {limit} allowed"
+
+
+def _spans(owners: Sequence[tuple[float, Sequence[str]]]) -> list[tuple[float, float | None, tuple[str, ...]]]:
+    return [(since, owners[i + 1][0] if i + 1 < len(owners) else None, tuple(holders)) for i, (since, holders) in enumerate(owners)]
 
 
 def _outages(flow: FlowFigures, shown: int = 3) -> str:

@@ -211,3 +211,11 @@ def test_report_paths_are_safe_and_distinct_for_parametrized_tests():
     second = report_path("r", "suites/k/test_pair.py::test_x[http/1]")
     assert first != second
     assert first.name.startswith("suites_k_test_pair.py__test_x_http-1-") and first.suffix == ".json"
+
+
+def test_a_handover_overlap_shorter_than_the_grace_is_not_a_split_brain():
+    handover = [(0.0, ("lb2",)), (3.000, ("lb1", "lb2")), (3.001, ("lb1",))]
+    assert verdicts.max_owners("www", handover, 1) is None
+    lasting = [(0.0, ("lb2",)), (3.0, ("lb1", "lb2")), (3.2, ("lb1",))]
+    assert verdicts.max_owners("www", lasting, 1) == "VIP www was held by 2 members at once (lb1, lb2) from 3.00 s to 3.20 s; at most 1 allowed"
+    assert verdicts.max_owners("www", handover, 1, grace=0) is not None
