@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["Flow", "FlowFigures", "Outage", "Outcome", "Recovery", "Request", "Requests", "Target", "Traffic"]
 
 DEFAULT_RATE = 200.0
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_TIMEOUT = 0.5
+"""Short on purpose: below TCP's first SYN retransmission (1 s), so a request sent into an
+outage times out instead of succeeding later on a retried SYN and hiding part of the outage."""
 
 
 class Traffic:
