@@ -25,15 +25,29 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io iptables
 fi
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# A dockerd that is only dying (or a zombie) must not stop us from starting a new one, and
+# the pid file a killed dockerd left behind must not stop the new one from starting.
+running_dockerd() { pgrep -x --runstates R,S,D dockerd >/dev/null 2>&1; }
+starts=0
+start_dockerd() {
+  local pidfile=/var/run/docker.pid
+  if [ -f "$pidfile" ] && ! ps -o stat= -p "$(cat "$pidfile")" 2>/dev/null | grep -q '^[RSD]'; then
+    rm -f "$pidfile"
+  fi
   echo "docker engine: starting dockerd in the background (log: $LOG)"
   mkdir -p "$(dirname "$LOG")"
   nohup dockerd >>"$LOG" 2>&1 </dev/null &
-fi
-for _ in $(seq 1 60); do
+  starts=$((starts + 1))
+}
+running_dockerd || start_dockerd
+for i in $(seq 1 60); do
   if answers; then
     echo "docker engine: answers ($(docker version --format '{{.Server.Version}}'))"
     exit 0
+  fi
+  # Not running any more (it failed to start, or an old one was still dying): try again, a few times.
+  if ! running_dockerd && [ "$starts" -lt 3 ] && [ $((i % 3)) = 0 ]; then
+    start_dockerd
   fi
   sleep 1
 done
