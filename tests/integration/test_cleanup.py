@@ -7,12 +7,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from chaos import gc
 from chaos._internal import naming
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
@@ -30,58 +28,29 @@ SLEEPING_TEST = textwrap.dedent(
 )
 
 
-def _start_pytest_in_a_lab(tmp_path: Path, session: str) -> subprocess.Popen[str]:
-    (tmp_path / "test_sleep.py").write_text(SLEEPING_TEST)
-    env = {**os.environ, "CHAOS_SESSION": session}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", "--chaos-require-docker", str(tmp_path / "test_sleep.py")],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in process.stdout:
-        if "LAB-IS-UP" in line or time.monotonic() > deadline:
-            break
-    return process
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_run_tears_its_lab_down(tmp_path, leftovers, signum):
-    session = f"int{os.getpid() % 10000}{signum}"
-    process = _start_pytest_in_a_lab(tmp_path, session)
-    try:
-        assert len(leftovers(session=session)) == 4, "the lab did not come up in the child run"
-        process.send_signal(signum)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        process.kill()
+def test_an_interrupted_run_tears_its_lab_down(child_run, leftovers, signum):
+    process = child_run.start(SLEEPING_TEST, until="LAB-IS-UP", within=60)
+    assert len(leftovers(session=child_run.session)) == 4, "the lab did not come up in the child run"
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=60)
     assert process.returncode != 0
-    assert leftovers(session=session) == [], output
+    assert leftovers(session=child_run.session) == [], output
 
 
-def test_a_killed_run_is_reclaimed_by_chaos_gc(tmp_path, leftovers, chaos_engine):
-    session = f"kill{os.getpid() % 10000}"
-    process = _start_pytest_in_a_lab(tmp_path, session)
-    try:
-        assert len(leftovers(session=session)) == 4
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert len(leftovers(session=session)) == 4, "SIGKILL cannot be caught: the objects stay until gc"
-        listed = subprocess.run([*CHAOS, "gc", "--dry-run"], capture_output=True, text=True, check=True).stdout
-        assert f"would remove lab pair-{session}-1" in listed
-        assert len(leftovers(session=session)) == 4
-        removed = subprocess.run([*CHAOS, "gc"], capture_output=True, text=True, check=True).stdout
-        assert f"removed lab pair-{session}-1" in removed
-        assert leftovers(session=session) == []
-    finally:
-        process.kill()
-        for lab in gc.labs(chaos_engine):
-            if lab.lab.startswith(f"pair-{session}"):
-                gc.remove(chaos_engine, lab)
+def test_a_killed_run_is_reclaimed_by_chaos_gc(child_run, leftovers):
+    session = child_run.session
+    process = child_run.start(SLEEPING_TEST, until="LAB-IS-UP", within=60)
+    assert len(leftovers(session=session)) == 4
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert len(leftovers(session=session)) == 4, "SIGKILL cannot be caught: the objects stay until gc"
+    listed = subprocess.run([*CHAOS, "gc", "--dry-run"], capture_output=True, text=True, check=True).stdout
+    assert f"would remove lab pair-{session}-1" in listed
+    assert len(leftovers(session=session)) == 4
+    removed = subprocess.run([*CHAOS, "gc"], capture_output=True, text=True, check=True).stdout
+    assert f"removed lab pair-{session}-1" in removed
+    assert leftovers(session=session) == []
 
 
 def test_gc_spares_live_labs_and_never_touches_unlabelled_objects(lab_factory, chaos_engine, leftovers):
