@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+from paperlab import PaperLab
 
 from chaos import faults
 from chaos.errors import FaultError
 from chaos.faults import Fault, Injection, Step, draw, random_schedule, sequence, together
 from chaos.faults.targets import Target
-from chaos.host import Host
-from chaos.spec.model import Attachment, HostSpec
-from chaos.timeline import Timeline
-
-
-@dataclass
-class PaperLab:
-    """A lab's shape without a Docker object behind it: hosts, networks, a timeline."""
-
-    name: str = "paper"
-    hosts: dict[str, Host] = field(default_factory=dict)
-    networks: dict[str, object] = field(default_factory=lambda: {"front": object()})
-    timeline: Timeline = field(default_factory=Timeline)
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    @classmethod
-    def of(cls, *names: str) -> PaperLab:
-        lab = cls()
-        for name in names:
-            lab.hosts[name] = Host(HostSpec(name, (Attachment("front"),)), None, f"chaos-paper-{name}", {}, {"front": "x"})  # type: ignore[arg-type]
-        return lab
-
 
 JOURNAL: list[str] = []
 

@@ -7,39 +7,15 @@ containers; the lab is a paper one (its host handles and timeline, nothing start
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+from paperlab import PaperLab
 
 from chaos.errors import FaultError, HealError
 from chaos.faults import Action, Claim, Fault, Injection, Ledger, active, pause, power_off
 from chaos.faults.targets import Target
-from chaos.host import Host
-from chaos.spec.model import Attachment, HostSpec
-from chaos.timeline import Timeline
-
-
-@dataclass
-class PaperLab:
-    """A lab's shape without a Docker object behind it: hosts, networks, a timeline."""
-
-    name: str = "paper"
-    hosts: dict[str, Host] = field(default_factory=dict)
-    networks: dict[str, object] = field(default_factory=lambda: {"front": object()})
-    timeline: Timeline = field(default_factory=Timeline)
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    @classmethod
-    def of(cls, *names: str) -> PaperLab:
-        lab = cls()
-        for name in names:
-            spec = HostSpec(name, (Attachment("front"),))
-            lab.hosts[name] = Host(spec, None, f"chaos-paper-{name}", {}, {"front": "paper-front"})  # type: ignore[arg-type]
-        return lab
-
 
 JOURNAL: list[str] = []
 

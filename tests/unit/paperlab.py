@@ -1,0 +1,30 @@
+"""A lab's shape without Docker, for unit tests of the fault protocol and its composition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chaos.host import Host
+from chaos.spec.model import Attachment, HostSpec
+from chaos.timeline import Timeline
+
+
+@dataclass
+class PaperLab:
+    """A lab's shape without a Docker object behind it: hosts, networks, a timeline."""
+
+    name: str = "paper"
+    hosts: dict[str, Host] = field(default_factory=dict)
+    networks: dict[str, object] = field(default_factory=lambda: {"front": object()})
+    timeline: Timeline = field(default_factory=Timeline)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    @classmethod
+    def of(cls, *names: str) -> PaperLab:
+        lab = cls()
+        for name in names:
+            spec = HostSpec(name, (Attachment("front"),))
+            lab.hosts[name] = Host(spec, None, f"chaos-paper-{name}", {}, {"front": "paper-front"})  # type: ignore[arg-type]
+        return lab
