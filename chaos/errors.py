@@ -7,6 +7,13 @@ class ChaosError(Exception):
     """Root of every error pytest-chaos raises on purpose."""
 
 
+class UsageError(ChaosError, ValueError):
+    """An argument of the public API is not valid (a duration, a share, a host); nothing was done.
+
+    The message names the parameter, the value given and what is allowed.
+    """
+
+
 class SpecError(ChaosError, ValueError):
     """A topology is invalid; nothing was created.
 
@@ -53,7 +60,7 @@ class RecoveryTimeout(ChaosError, AssertionError):
         super().__init__(f"timed out after {within:g}s waiting for {what}; last seen {last!r}; history: {seen}")
 
 
-class FaultError(ChaosError, ValueError):
+class FaultError(UsageError):
     """A fault cannot be done as asked; raised before anything is applied.
 
     An unknown host or network, the same fault twice on one target, a conflicting fault, a

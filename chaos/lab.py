@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from chaos._internal import naming
+from chaos._internal.stash import Stash
 from chaos.engine import Engine
 from chaos.errors import ChaosError, EngineError, ImageError, LabError
 from chaos.host import Host
@@ -72,6 +73,8 @@ class Lab:
         self.traffic = Traffic(self)
         """Flows inside this lab: ``lab.traffic.http("client", lab.vips["www"])``."""
         self.captures: list[Capture] = []  # every capture made with `capture`, for the report's pcaps
+        self.stash = Stash()
+        """What other modules keep about this lab (fault claims, swept hosts, shells), under typed keys."""
 
     def __repr__(self) -> str:
         return f"<Lab {self.name} hosts={','.join(self.hosts) or '-'}>"
