@@ -104,9 +104,15 @@ def test_a_flow_that_does_not_start_says_what_chaos_flow_said():
 
 def test_a_stream_that_ends_early_stops_the_flow_where_it_ended():
     client = FakeClient([HEADER, "0 0 500 o lb1"])  # the client died: no end line
-    flow = make_flow(client).start()
+    flow = make_flow(client)
+    before = flow.timeline.now()
+    flow.start()
     flow.stop()
-    assert flow.stopped_at is not None and flow.stopped_at >= 0
+    after = flow.timeline.now()
+    # With no end line to tell the client's own stop time, the flow stops on the lab clock when the
+    # stream ended: after the flow was started, not later than stop() returned, and after its last request.
+    assert flow.stopped_at is not None and before <= flow.stopped_at <= after, (before, flow.stopped_at, after)
+    assert flow.stopped_at >= flow.requests.row(0).sent and flow.duration == pytest.approx(flow.stopped_at - flow.started_at)
     assert len(flow.requests) == 1
 
 

@@ -180,10 +180,13 @@ def test_the_same_cut_twice_is_refused_but_another_cut_is_not(lab, applied_here)
 
 
 def test_the_same_degradation_twice_on_a_host_is_refused(lab, applied_here):
-    faults.delay("lb1", "50ms").on(lab).inject()
+    first = faults.delay("lb1", "50ms").on(lab)
+    first.inject()
     with pytest.raises(FaultError, match="already injected on delay lb1"):
         faults.delay("lb1", "80ms").on(lab).inject()
-    faults.duplicate("lb1", 5).on(lab).inject()  # a different degradation stacks on the same host
+    stacked = faults.duplicate("lb1", 5).on(lab)
+    stacked.inject()  # a different degradation stacks on the same host
+    assert first.is_active and stacked.is_active and applied_here == [str(first.fault), str(stacked.fault)]
 
 
 def test_degradations_aim_at_peers_or_a_network_and_pick_a_path(lab):
