@@ -6,8 +6,9 @@ import itertools
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -34,17 +35,37 @@ def leftovers(chaos_engine):
 
 _child_sessions = itertools.count(1)
 
+CHILD_TIMEOUT = 300.0
+"""Seconds a child run may take in all: a lab or two up and down, with room for a busy machine."""
+
 
 class ChildRun:
-    """A pytest run in a subprocess, for tests that interrupt or kill a run in the middle of a lab."""
+    """A pytest run in a subprocess, for tests that interrupt or kill a run in the middle of a lab.
+
+    Its output is read by a thread of its own, so no wait here can hang on a silent child:
+    each one has a deadline, after which the child is killed and the test fails with its output.
+    """
 
     def __init__(self, directory: Path, session: str) -> None:
         self.directory = directory
         self.session = session
         self.process: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._arrived = threading.Condition()
+        self._reader: threading.Thread | None = None
+        self._ended = False  # the child's output has ended (it exited, or closed it)
+
+    @property
+    def output(self) -> str:
+        """Everything the child printed so far."""
+        with self._arrived:
+            return "".join(self.lines)
 
     def start(self, source: str, until: str, within: float = 90) -> subprocess.Popen[str]:
-        """Run ``source`` as a test file under pytest (session ``self.session``) until it prints ``until``."""
+        """Run ``source`` as a test file under pytest (session ``self.session``) until it prints ``until``.
+
+        Fails the test (after killing the child) when ``until`` is not printed within ``within`` seconds.
+        """
         (self.directory / "test_child.py").write_text(source)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", "--chaos-require-docker", "test_child.py"],
@@ -54,37 +75,77 @@ class ChildRun:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + within
-        seen = []
-        for line in self.process.stdout:
-            seen.append(line)
-            if until in line or time.monotonic() > deadline:
-                break
-        assert until in "".join(seen), "".join(seen)
+        self._reader = threading.Thread(target=self._read, args=(self.process,), name="child-run-output", daemon=True)
+        self._reader.start()
+        with self._arrived:
+            printed = self._arrived.wait_for(lambda: until in "".join(self.lines) or self._ended, timeout=within)
+        if not printed or until not in self.output:
+            self._give_up(f"the child run did not print {until!r} within {within} s")
         return self.process
+
+    def send_signal(self, signum: int) -> None:
+        assert self.process is not None, "start() first"
+        self.process.send_signal(signum)
+
+    def wait(self, within: float = 60) -> tuple[int, str]:
+        """Wait for the child to end: its exit code and whole output. Kills it and fails the test after ``within`` seconds."""
+        assert self.process is not None and self._reader is not None, "start() first"
+        try:
+            self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            self._give_up(f"the child run did not end within {within} s")
+        self._reader.join(10)  # the pipe closes when the child is gone
+        return self.process.returncode, self.output
 
     def next_run(self) -> subprocess.CompletedProcess[str]:
         """A later, separate run (its own session) that only opens the engine, as any next run would."""
         (self.directory / "test_next.py").write_text("def test_next_run(chaos_engine):\n    pass\n")
-        return subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--chaos-require-docker", "test_next.py"],
-            cwd=self.directory,
-            env={k: v for k, v in os.environ.items() if k != "CHAOS_SESSION"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        try:
+            return subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--chaos-require-docker", "test_next.py"],
+                cwd=self.directory,
+                env={k: v for k, v in os.environ.items() if k != "CHAOS_SESSION"},
+                capture_output=True,
+                text=True,
+                timeout=CHILD_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired as exc:  # subprocess.run has killed it
+            pytest.fail(f"the next run did not end within {CHILD_TIMEOUT} s; its output:\n{exc.output or ''}{exc.stderr or ''}", pytrace=False)
+
+    def stop(self) -> None:
+        """Kill the child if it still runs (idempotent)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with self._arrived:
+                self.lines.append(line)
+                self._arrived.notify_all()
+        with self._arrived:
+            self._ended = True
+            self._arrived.notify_all()
+
+    def _give_up(self, what: str) -> NoReturn:
+        __tracebackhide__ = True
+        self.stop()
+        if self._reader is not None:
+            self._reader.join(10)
+        pytest.fail(f"{what}; it was killed. Its output:\n{self.output}", pytrace=False)
 
 
 @pytest.fixture
 def child_run(tmp_path, chaos_engine):
-    """A `ChildRun` with a session of its own; whatever it leaves is removed after the test."""
-    run = ChildRun(tmp_path, f"child{os.getpid() % 10000}x{next(_child_sessions)}")
+    """A `ChildRun` with a session of its own; whatever it leaves is removed after the test.
+
+    The session's first 8 characters (what chain names keep of it, see `chaos.net.rules.Tag`)
+    hold this process's pid, so a concurrent run's children do not share its chain prefix.
+    """
+    run = ChildRun(tmp_path, f"c{os.getpid() % 100000:05d}x{next(_child_sessions)}")
     yield run
-    if run.process is not None:
-        run.process.kill()
-        run.process.wait()
+    run.stop()
     for lab in gc.labs(chaos_engine):
         if run.session in lab.lab:
             gc.remove(chaos_engine, lab)

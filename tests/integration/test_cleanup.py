@@ -30,20 +30,20 @@ SLEEPING_TEST = textwrap.dedent(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_tears_its_lab_down(child_run, leftovers, signum):
-    process = child_run.start(SLEEPING_TEST, until="LAB-IS-UP", within=60)
+    child_run.start(SLEEPING_TEST, until="LAB-IS-UP", within=60)
     assert len(leftovers(session=child_run.session)) == 4, "the lab did not come up in the child run"
-    process.send_signal(signum)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode != 0
+    child_run.send_signal(signum)
+    returncode, output = child_run.wait(within=60)
+    assert returncode != 0
     assert leftovers(session=child_run.session) == [], output
 
 
 def test_a_killed_run_is_reclaimed_by_chaos_gc(child_run, leftovers):
     session = child_run.session
-    process = child_run.start(SLEEPING_TEST, until="LAB-IS-UP", within=60)
+    child_run.start(SLEEPING_TEST, until="LAB-IS-UP", within=60)
     assert len(leftovers(session=session)) == 4
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    child_run.send_signal(signal.SIGKILL)
+    child_run.wait(within=30)
     assert len(leftovers(session=session)) == 4, "SIGKILL cannot be caught: the objects stay until gc"
     listed = subprocess.run([*CHAOS, "gc", "--dry-run"], capture_output=True, text=True, check=True).stdout
     assert f"would remove lab pair-{session}-1" in listed

@@ -23,9 +23,9 @@ FAULTED_TEST = textwrap.dedent(
 
 
 def test_a_run_killed_during_faults_is_reclaimed_by_the_next_run(child_run, leftovers, chaos_engine):
-    child = child_run.start(FAULTED_TEST, until="FAULTS-ARE-IN")
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
+    child_run.start(FAULTED_TEST, until="FAULTS-ARE-IN")
+    child_run.send_signal(signal.SIGKILL)
+    child_run.wait(within=30)
     left = leftovers(session=child_run.session)
     assert len(left) == 4, left  # three containers (one paused, one isolated, one dead) and the network
     lb1 = next(name.split()[1] for name in left if name.endswith("-lb1"))
