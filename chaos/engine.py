@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import io
 import json
+import math
 import os
 import re
 import struct
@@ -23,6 +24,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from chaos._internal.durations import Duration, parse_duration
 from chaos.errors import EngineError, ImageError
 
 DEFAULT_TIMEOUT = 60
@@ -50,6 +52,36 @@ class ContainerState:
     paused: bool
     started_at: float | None
     finished_at: float | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A container's place on one Docker network."""
+
+    network: str  # the Docker network's name
+    ipv4: str  # "" when the engine gave none (the container is stopped)
+    mac: str
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """What the engine knows of a container: its id, its state and where it is attached.
+
+    Example::
+
+        info = engine.container_info("chaos-pair-1-lb1")
+        info.networks["chaos-pair-1-front"].ipv4   # '172.20.0.2'
+    """
+
+    id: str
+    name: str
+    state: ContainerState
+    networks: Mapping[str, Endpoint]  # by Docker network name
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """``{Docker network name: IPv4 address}``."""
+        return {name: endpoint.ipv4 for name, endpoint in self.networks.items()}
 
 
 @dataclass(frozen=True)
@@ -130,10 +162,13 @@ class ExecSession:
 class Engine:
     """A connection to one Docker engine.
 
-    Example:
-        >>> engine = Engine.connect()          # DOCKER_HOST or the local socket
-        >>> engine.version
-        '20.10.24+dfsg1'
+    Every method raises `EngineError` (or a subclass: `ContainerGone`, `ImageError`) for what
+    the engine refused or when it does not answer; no Docker SDK or HTTP error escapes.
+
+    Example::
+
+        engine = Engine.connect()          # DOCKER_HOST or the local socket
+        engine.version                     # '20.10.24+dfsg1'
     """
 
     def __init__(self, client: docker.DockerClient, url: str) -> None:
@@ -165,7 +200,8 @@ class Engine:
             ) from None
 
     def close(self) -> None:
-        self._client.close()
+        with _engine_errors("closing the engine connection"):
+            self._client.close()
 
     # -- networks ---------------------------------------------------------------------
 
@@ -205,17 +241,17 @@ class Engine:
         command: Iterable[str] | None = None,
     ) -> str:
         """Create (not start) a container and return its id."""
-        host_config = self._api.create_host_config(
-            cap_add=sorted(set(cap_add)) or None,
-            network_mode=network_mode or network or "none",
-            # IPv6 off: the lab's "no route out" guarantee is written for IPv4.
-            sysctls=None if network_mode else {"net.ipv6.conf.all.disable_ipv6": "1"},
-        )
-        networking = None
-        if network and not network_mode:
-            endpoint = self._api.create_endpoint_config(ipv4_address=ipv4) if ipv4 else self._api.create_endpoint_config()
-            networking = self._api.create_networking_config({network: endpoint})
         with _engine_errors(f"creating container {name} from image {image}"):
+            host_config = self._api.create_host_config(
+                cap_add=sorted(set(cap_add)) or None,
+                network_mode=network_mode or network or "none",
+                # IPv6 off: the lab's "no route out" guarantee is written for IPv4.
+                sysctls=None if network_mode else {"net.ipv6.conf.all.disable_ipv6": "1"},
+            )
+            networking = None
+            if network and not network_mode:
+                endpoint = self._api.create_endpoint_config(ipv4_address=ipv4) if ipv4 else self._api.create_endpoint_config()
+                networking = self._api.create_networking_config({network: endpoint})
             created = self._api.create_container(
                 image,
                 command=list(command) if command else None,
@@ -250,34 +286,47 @@ class Engine:
         Raises:
             EngineError: no such container or file; the message names both.
 
-        Example:
-            >>> engine.read_file("chaos-pair-1-client", "/tmp/chaos-capture/1.pcap")[:4]
-            b'\xd4\xc3\xb2\xa1'
+        Example::
+
+            engine.read_file("chaos-pair-1-client", "/tmp/chaos-capture/1.pcap")[:4]   # b'\\xd4\\xc3\\xb2\\xa1'
         """
-        with _engine_errors(f"copying {path} out of {container}"):
+        doing = f"copying {path} out of {container}"
+        with _engine_errors(doing):
             chunks, _stat = self._api.get_archive(container, path)
             archive = b"".join(chunks)
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            member = next((m for m in tar.getmembers() if m.isfile()), None)
-            extracted = tar.extractfile(member) if member is not None else None
-            if extracted is None:
-                raise EngineError(f"copying {path} out of {container} failed: not a regular file")
-            return extracted.read()
+        try:
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                member = next((m for m in tar.getmembers() if m.isfile()), None)
+                extracted = tar.extractfile(member) if member is not None else None
+                if extracted is None:
+                    raise EngineError(f"{doing} failed: not a regular file")
+                return extracted.read()
+        except tarfile.TarError as exc:
+            raise EngineError(f"{doing} failed: the engine sent no readable archive ({exc})") from None
 
     def start(self, container: str) -> None:
         with _engine_errors(f"starting container {container}"):
             self._api.start(container)
 
-    def inspect(self, container: str) -> dict[str, Any]:
-        with _engine_errors(f"inspecting container {container}"):
-            info = dict(self._api.inspect_container(container))
-        return info
+    def container_info(self, container: str) -> ContainerInfo:
+        """A container's id, state and network endpoints.
+
+        Raises:
+            ContainerGone: no such container.
+        """
+        with _engine_errors(f"inspecting container {container}", container=container):
+            info = self._api.inspect_container(container)
+        settings = (info.get("NetworkSettings") or {}).get("Networks") or {}
+        return ContainerInfo(
+            id=str(info.get("Id", "")),
+            name=str(info.get("Name", container)).lstrip("/"),
+            state=_state(info.get("State") or {}),
+            networks={name: Endpoint(name, str(e.get("IPAddress") or ""), str(e.get("MacAddress") or "")) for name, e in settings.items()},
+        )
 
     def is_running(self, container: str) -> bool:
-        try:
-            return bool(self._api.inspect_container(container)["State"]["Running"])
-        except docker.errors.NotFound:
-            return False
+        """Whether the container runs (False when it does not exist)."""
+        return self.state(container).running
 
     def exec(self, container: str, argv: list[str], *, user: str = "", environment: Mapping[str, str] | None = None) -> ExecResult:
         """Run ``argv`` in a running container; never raises for a non-zero exit.
@@ -285,12 +334,10 @@ class Engine:
         Raises:
             ContainerGone: the container is not running.
         """
-        try:
+        with _engine_errors(f"exec {argv!r} in {container}", container=container):
             exec_id = self._api.exec_create(container, argv, user=user, environment=dict(environment or {}))["Id"]
             out, err = self._api.exec_start(exec_id, demux=True)
             rc = self._api.exec_inspect(exec_id)["ExitCode"]
-        except docker.errors.APIError as exc:
-            raise _exec_error(exc, container, argv) from None
         return ExecResult(
             rc=int(rc if rc is not None else -1), stdout=(out or b"").decode(errors="replace"), stderr=(err or b"").decode(errors="replace")
         )
@@ -301,21 +348,18 @@ class Engine:
         Raises:
             ContainerGone: the container is not running.
         """
-        try:
-            exec_id = self._api.exec_create(container, argv)["Id"]
-            chunks = self._api.exec_start(exec_id, stream=True)
-        except docker.errors.APIError as exc:
-            raise _exec_error(exc, container, argv) from None
         pending = b""
-        for chunk in chunks:
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                yield line.decode(errors="replace")
+        with _engine_errors(f"exec {argv!r} in {container}", container=container):
+            exec_id = self._api.exec_create(container, argv)["Id"]
+            for chunk in self._api.exec_start(exec_id, stream=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode(errors="replace")
         if pending:
             yield pending.decode(errors="replace")
 
-    def open_exec(self, container: str, argv: list[str], timeout: float = 30.0) -> ExecSession:
+    def open_exec(self, container: str, argv: list[str], timeout: Duration = 30.0) -> ExecSession:
         """Start ``argv`` in a running container with stdin attached and keep talking to it (a persistent shell).
 
         A request then costs a write and a read on an open socket instead of an exec's three API calls.
@@ -323,34 +367,40 @@ class Engine:
         Raises:
             ContainerGone: the container is not running.
 
-        Example:
-            >>> session = engine.open_exec("chaos-pair-1-lb1", ["sh"])
-            >>> session.send(b"echo hi; echo @@done\\n")
-            >>> session.read_until(b"@@done")
-            b'hi\\n@@done\\n'
+        Example::
+
+            session = engine.open_exec("chaos-pair-1-lb1", ["sh"])
+            session.send(b"echo hi; echo @@done\\n")
+            session.read_until(b"@@done")    # b'hi\\n@@done\\n'
         """
-        try:
+        with _engine_errors(f"exec {argv!r} in {container}", container=container):
             exec_id = self._api.exec_create(container, argv, stdin=True, stdout=True, stderr=True, tty=False)["Id"]
             response = self._api.exec_start(exec_id, socket=True)
-        except docker.errors.APIError as exc:
-            raise _exec_error(exc, container, argv) from None
-        return ExecSession(response, timeout)
+        return ExecSession(response, parse_duration(timeout, "timeout"))
 
     def logs(self, container: str, tail: int | str = "all") -> str:
-        try:
+        """What a container wrote to stdout and stderr (the last ``tail`` lines, or ``"all"``).
+
+        Raises:
+            ContainerGone: no such container (or it is being removed).
+        """
+        with _engine_errors(f"reading the logs of {container}", container=container):
             raw = self._api.logs(container, stdout=True, stderr=True, tail=tail)
-        except docker.errors.NotFound:
-            return ""
         return bytes(raw).decode(errors="replace")
 
     def kill(self, container: str, signal: str = "SIGKILL") -> None:
         with _engine_errors(f"killing container {container}"):
             self._api.kill(container, signal=signal)
 
-    def stop(self, container: str, timeout: float = 10) -> None:
-        """Stop a container: SIGTERM, then SIGKILL after ``timeout`` seconds (docker stop)."""
+    def stop(self, container: str, timeout: Duration = 10) -> None:
+        """Stop a container: SIGTERM, then SIGKILL after ``timeout`` (docker stop; whole seconds, rounded up).
+
+        Raises:
+            UsageError: ``timeout`` is not a duration.
+        """
+        seconds = math.ceil(parse_duration(timeout, "timeout"))
         with _engine_errors(f"stopping container {container}"):
-            self._api.stop(container, timeout=round(timeout))
+            self._api.stop(container, timeout=seconds)
 
     def pause(self, container: str) -> None:
         """Freeze every process of a container (cgroup freezer); its network namespace stays."""
@@ -364,32 +414,25 @@ class Engine:
     def state(self, container: str) -> ContainerState:
         """A container's state, with the engine's own start and exit times (a missing container: not running).
 
-        Example:
-            >>> engine.state("chaos-pair-1-lb1").finished_at    # epoch seconds of the last exit
+        Example::
+
+            engine.state("chaos-pair-1-lb1").finished_at    # epoch seconds of the last exit
         """
         try:
-            state = self._api.inspect_container(container)["State"]
-        except docker.errors.NotFound:
+            return self.container_info(container).state
+        except ContainerGone:
             return ContainerState(exists=False, running=False, paused=False, started_at=None, finished_at=None)
-        except docker.errors.APIError as exc:
-            raise EngineError(f"inspecting container {container} failed: {_short(exc)}") from None
-        return ContainerState(
-            exists=True,
-            running=bool(state.get("Running")),
-            paused=bool(state.get("Paused")),
-            started_at=_epoch(state.get("StartedAt", "")),
-            finished_at=_epoch(state.get("FinishedAt", "")),
-        )
 
     def log_lines_since(self, container: str, since: float) -> list[tuple[float, str]]:
         """``(epoch time, line)`` for every log line a container wrote at or after ``since`` (e.g. its last start).
 
         The times are the engine's, so "ready" after a restart is told from the "ready" before it.
+
+        Raises:
+            ContainerGone: no such container.
         """
-        try:
+        with _engine_errors(f"reading the logs of {container}", container=container):
             raw = self._api.logs(container, stdout=True, stderr=True, since=since, timestamps=True)
-        except docker.errors.NotFound:
-            return []
         lines: list[tuple[float, str]] = []
         for line in bytes(raw).decode(errors="replace").splitlines():
             stamp, _, text = line.partition(" ")
@@ -404,22 +447,16 @@ class Engine:
         Raises:
             ContainerGone: the container is not running.
         """
-        try:
+        with _engine_errors(f"exec {argv!r} in {container}", container=container):
             exec_id = self._api.exec_create(container, argv, stdin=False, stdout=False, stderr=False)["Id"]
             self._api.exec_start(exec_id, detach=True)
-        except docker.errors.NotFound as exc:
-            raise ContainerGone(f"container {container} does not exist: {_short(exc)}") from None
-        except docker.errors.APIError as exc:
-            if exc.status_code == 409:
-                raise ContainerGone(f"container {container} is not running") from None
-            raise EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}") from None
 
     def remove_container(self, name_or_id: str) -> None:
         with _engine_errors(f"removing container {name_or_id}", missing_ok=True):
             # A paused (frozen) container cannot die on a cgroup v1 host: `rm -f` would wait
             # for it, holding the container's lock, until someone thaws it. Thaw it first.
-            with contextlib.suppress(docker.errors.APIError):
-                if self._api.inspect_container(name_or_id)["State"].get("Paused"):
+            with contextlib.suppress(EngineError, docker.errors.APIError):
+                if self.state(name_or_id).paused:
                     self._api.unpause(name_or_id)
             self._api.remove_container(name_or_id, force=True, v=True)
 
@@ -455,28 +492,33 @@ class Engine:
     # -- images -----------------------------------------------------------------------
 
     def has_image(self, reference: str) -> bool:
-        try:
-            self._api.inspect_image(reference)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
-        except docker.errors.APIError as exc:
-            raise EngineError(f"inspecting image {reference} failed: {_short(exc)}") from None
+        """Whether the engine has the image ``reference``."""
+        with _engine_errors(f"looking for image {reference}"):
+            try:
+                self._api.inspect_image(reference)
+            except docker.errors.NotFound:
+                return False
+        return True
 
     def try_pull(self, reference: str) -> bool:
-        """Pull ``reference``; False (not an error) when no registry can give it."""
+        """Pull ``reference``; False (not an error) when no registry can give it.
+
+        Raises:
+            EngineError: the engine itself does not answer.
+        """
         repository, _, tag = reference.partition(":")
-        try:
-            self._api.pull(repository, tag=tag or "latest")
-            return True
-        except docker.errors.APIError:
-            return False
+        with _engine_errors(f"pulling {reference}"):
+            try:
+                self._api.pull(repository, tag=tag or "latest")
+            except docker.errors.APIError:
+                return False
+        return True
 
     def import_image(self, tar_stream: IO[bytes], reference: str) -> None:
         repository, _, tag = reference.partition(":")
         try:
             result = self._api.import_image_from_data(tar_stream.read(), repository=repository, tag=tag or "latest")
-        except docker.errors.APIError as exc:
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise ImageError(f"docker import of {reference} failed: {_short(exc)}") from None
         if "error" in str(result).lower():
             raise ImageError(f"docker import of {reference} failed: {result}")
@@ -498,16 +540,21 @@ class Engine:
                 if text:
                     tail.append(text)
                     yield text.rstrip("\n")
-        except docker.errors.APIError as exc:
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise ImageError(f"building {reference} failed: {_short(exc)}") from None
 
 
 class _engine_errors:
-    """Turn SDK errors into `EngineError` that say what was being done."""
+    """Turn SDK and HTTP errors into `EngineError` that say what was being done.
 
-    def __init__(self, doing: str, missing_ok: bool = False) -> None:
+    ``missing_ok``: a missing object is no error (removal). ``container``: the object is
+    that container, and its absence (404) or not running (409) is `ContainerGone`.
+    """
+
+    def __init__(self, doing: str, missing_ok: bool = False, container: str | None = None) -> None:
         self.doing = doing
         self.missing_ok = missing_ok
+        self.container = container
 
     def __enter__(self) -> None:
         return None
@@ -519,9 +566,25 @@ class _engine_errors:
             return True
         if isinstance(exc, docker.errors.ImageNotFound | docker.errors.NotFound) and "image" in self.doing:
             raise ImageError(f"{self.doing}: image not found ({_short(exc)}). Hint: run `chaos images build`.") from None
+        if self.container is not None and isinstance(exc, docker.errors.APIError):
+            if isinstance(exc, docker.errors.NotFound):
+                raise ContainerGone(f"{self.doing} failed: container {self.container} does not exist ({_short(exc)})") from None
+            if exc.status_code == 409:
+                raise ContainerGone(f"{self.doing} failed: container {self.container} is not running ({_short(exc)})") from None
         if isinstance(exc, docker.errors.DockerException | requests.exceptions.RequestException):
             raise EngineError(f"{self.doing} failed: {_short(exc)}") from None
         return False
+
+
+def _state(state: Mapping[str, Any]) -> ContainerState:
+    """A ``State`` section of a container's inspect answer, typed."""
+    return ContainerState(
+        exists=True,
+        running=bool(state.get("Running")),
+        paused=bool(state.get("Paused")),
+        started_at=_epoch(state.get("StartedAt", "")),
+        finished_at=_epoch(state.get("FinishedAt", "")),
+    )
 
 
 def _epoch(stamp: str) -> float | None:
@@ -535,15 +598,6 @@ def _epoch(stamp: str) -> float | None:
 
 
 _RFC3339 = re.compile(r"^(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?$")
-
-
-def _exec_error(exc: docker.errors.APIError, container: str, argv: list[str]) -> EngineError:
-    """`ContainerGone` when the container is missing or not running (404, 409), else an `EngineError`."""
-    if isinstance(exc, docker.errors.NotFound):
-        return ContainerGone(f"container {container} does not exist: {_short(exc)}")
-    if exc.status_code == 409:
-        return ContainerGone(f"container {container} is not running")
-    return EngineError(f"exec {argv!r} in {container} failed: {_short(exc)}")
 
 
 def _short(exc: BaseException) -> str:

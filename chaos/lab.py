@@ -7,14 +7,16 @@ import itertools
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+
+import tenacity
 
 from chaos._internal import naming
+from chaos._internal.durations import Duration, parse_duration
+from chaos._internal.hosts import HostRef, host_name
+from chaos._internal.parallel import parallel
 from chaos._internal.stash import Stash
 from chaos.engine import Engine
 from chaos.errors import ChaosError, EngineError, ImageError, LabError
@@ -26,14 +28,14 @@ from chaos.spec.model import HostSpec
 from chaos.timeline import Timeline
 from chaos.traffic import Traffic
 from chaos.vips import Vip, placement
+from chaos_inlab.protocol import READY_LINE
 
 HOST_CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
 """What a host container needs: routes and addresses, raw sockets (VRRP, capture), broadcast."""
 
-READY_LINE = "]: ready"
 DEFAULT_READY_TIMEOUT = 30.0
+"""Seconds a host's agent has to say it is ready, at `Lab.up` and `Lab.start_host`."""
 _lab_counter = itertools.count(1)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,19 +53,31 @@ class Lab:
     Use it as a context manager (or call `up` and `down`); teardown runs on normal exit,
     on exception and on KeyboardInterrupt, and removes every object carrying this lab's label.
 
-    Example:
-        >>> with Lab(load_topology("pair.yaml"), Engine.connect()) as lab:
-        ...     lab.vips["www"].wait_owner("lb1", within="10s")
+    Args:
+        topology: what to bring up.
+        engine: where.
+        owner: the session and worker the lab's objects are labelled with (default: this process).
+        ready_timeout: how long each host may take to become ready: seconds, or ``"30s"``, ``"2m"``.
+
+    Raises:
+        UsageError: ``ready_timeout`` is not a duration.
+
+    Example::
+
+        with Lab(load_topology("pair.yaml"), Engine.connect()) as lab:
+            lab.vips["www"].wait_owner("lb1", within="10s")
     """
 
-    def __init__(self, topology: Topology, engine: Engine, owner: naming.Owner | None = None, ready_timeout: float = DEFAULT_READY_TIMEOUT) -> None:
+    def __init__(
+        self, topology: Topology, engine: Engine, owner: naming.Owner | None = None, ready_timeout: Duration = DEFAULT_READY_TIMEOUT
+    ) -> None:
         self.topology = topology
         self.engine = engine
         self.owner = owner or naming.Owner.current()
         worker = "" if self.owner.worker == "main" else f"-{self.owner.worker}"
         self.name = f"{topology.name}-{self.owner.session}{worker}-{next(_lab_counter)}"
         self.labels = self.owner.labels(self.name)
-        self.ready_timeout = ready_timeout
+        self.ready_timeout = parse_duration(ready_timeout, "ready_timeout")
         self.networks: dict[str, LabNetwork] = {}
         self.hosts: dict[str, Host] = {}
         self.vips: dict[str, Vip] = {}
@@ -104,9 +118,9 @@ class Lab:
             subnets = {name: net.subnet for name, net in self.networks.items()}
             vip_addresses = placement.vip_addresses(self.topology, subnets)
             host_addresses = placement.host_addresses(self.topology, subnets, vip_addresses)
-            self._parallel(lambda host: self._create_host(host, images, vip_addresses, host_addresses), self.topology.hosts.values())
+            parallel(lambda host: self._create_host(host, images, vip_addresses, host_addresses), self.topology.hosts.values())
             self.hosts = {name: self.hosts[name] for name in self.topology.hosts}  # spec order, not finishing order
-            self._parallel(self._wait_ready, self.hosts.values())
+            parallel(self._wait_ready, self.hosts.values())
             self.vips = {name: Vip(spec, vip_addresses[name], {m: self.hosts[m] for m in spec.members}) for name, spec in self.topology.vips.items()}
         except BaseException as exc:
             if isinstance(exc, ChaosError):
@@ -152,7 +166,7 @@ class Lab:
                 self.engine.create_network(docker_name, self.labels, subnet, spec.internal)
             return LabNetwork(spec_name, docker_name, subnet)
 
-        for network in self._parallel(create, self.topology.networks):
+        for network in parallel(create, self.topology.networks):
             self.networks[network.name] = network
 
     def _claim_subnet(self, docker_name: str, internal: bool, attempts: int = 5) -> str:
@@ -228,29 +242,39 @@ class Lab:
 
     def _wait_agent_ready(self, host: Host, since: float | None = None) -> float:
         """Wait until the host's agent prints "ready" (after ``since``, the engine's start time, when restarted); return when it did."""
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
+        seen = [""]  # the log read last, for the error
+
+        def ready_at() -> float | None:
             if since is None:
-                logs = self.engine.logs(host.container)
-                if READY_LINE in logs:
-                    return time.time()
+                seen[0] = self.engine.logs(host.container)
+                at = time.time() if READY_LINE in seen[0] else None
             else:
                 # The log of a restarted container still holds the "ready" of its earlier life.
                 lines = self.engine.log_lines_since(host.container, since)
-                ready = [at for at, text in lines if READY_LINE in text]
-                if ready:
-                    return ready[0]
-                logs = "\n".join(text for _, text in lines)
-            if not self.engine.is_running(host.container):
-                raise LabError(f"host {host.name!r} ({host.container}) exited before it was ready:\n{_tail(logs)}")
-            time.sleep(0.02 if since else 0.05)
-        raise LabError(
-            f"host {host.name!r} ({host.container}) was not ready within {self.ready_timeout:g}s "
-            f"(waited for its agent to print 'ready'); its image must run chaos-agent (build FROM chaos/host).\n"
-            f"{_tail(self.engine.logs(host.container))}"
-        )
+                seen[0] = "\n".join(text for _, text in lines)
+                at = next((at for at, text in lines if READY_LINE in text), None)
+            if at is None and not self.engine.is_running(host.container):
+                raise LabError(f"host {host.name!r} ({host.container}) exited before it was ready:\n{_tail(seen[0])}")
+            return at
 
-    def start_host(self, name: str) -> float:
+        waiting = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.ready_timeout),
+            wait=tenacity.wait_fixed(0.02 if since else 0.05),
+            retry=tenacity.retry_if_result(lambda at: at is None),
+            reraise=True,
+        )
+        try:
+            ready = waiting(ready_at)
+        except tenacity.RetryError:
+            raise LabError(
+                f"host {host.name!r} ({host.container}) was not ready within {self.ready_timeout:g}s "
+                f"(waited for its agent to print 'ready'); its image must run chaos-agent (build FROM chaos/host).\n"
+                f"{_tail(seen[0])}"
+            ) from None
+        assert ready is not None  # tenacity retried until it was not
+        return ready
+
+    def start_host(self, name: HostRef) -> float:
         """Bring a stopped or killed host back: its host container, then its workloads; wait until it is ready.
 
         The host keeps its addresses (every host has a fixed one) and its agent starts the
@@ -264,10 +288,17 @@ class Lab:
         Raises:
             LabError: the host did not become ready; the message carries its log.
 
-        Example:
-            >>> lab.hosts["lb1"].kill()
-            >>> lab.start_host("lb1")
+        Args:
+            name: the host, by name (``"lb1"``) or handle (``lab.hosts["lb1"]``).
+
+        Example::
+
+            lab.hosts["lb1"].kill()
+            lab.start_host("lb1")
         """
+        name = host_name(name, "name")
+        if name not in self.hosts:
+            raise LabError(f"cannot start host {name!r}: no such host in lab {self.name}; hosts: {', '.join(self.hosts) or 'none'}")
         host = self.hosts[name]
         restarted = not self.engine.is_running(host.container)
         ready_at = time.time()
@@ -293,7 +324,7 @@ class Lab:
         self._stop_observers()
         objects = self.engine.find({naming.LAB: self.name})
         containers = [o for o in objects if o.kind == "container"]
-        self._parallel(self.engine.remove, containers)
+        parallel(self.engine.remove, containers)
         for obj in objects:
             if obj.kind != "container":
                 self.engine.remove(obj)
@@ -310,23 +341,27 @@ class Lab:
 
     # -- observation ------------------------------------------------------------------
 
-    def capture(self, on: str, network: str | None = None, directory: str | Path | None = None, bpf_filter: str = DEFAULT_FILTER) -> Capture:
+    def capture(self, on: HostRef, network: str | None = None, directory: str | Path | None = None, bpf_filter: str = DEFAULT_FILTER) -> Capture:
         """A packet capture (not yet started) in host ``on``'s namespace, on ``network`` (default: its first).
 
         Use it as a context manager. Sniffing happens inside the lab; on exit the pcap is copied
         to ``directory`` (default: a new temporary directory) for the report or Wireshark.
         A capture still running when the lab goes down is stopped first, so its pcap is kept.
 
+        Args:
+            on: the host, by name (``"client"``) or handle (``lab.hosts["client"]``).
+
         Raises:
             LabError: no such host, or the host is not on ``network``.
 
-        Example:
-            >>> with lab.capture("client", directory=tmp_path) as capture:
-            ...     chaos.inject(faults.power_off("lb1"))
-            ...     www.wait_owner("lb2", within="10s")
-            >>> capture.failovers(www)[0].transition.gap
-            3.61
+        Example::
+
+            with lab.capture("client", directory=tmp_path) as capture:
+                chaos.inject(faults.power_off("lb1"))
+                www.wait_owner("lb2", within="10s")
+            capture.failovers(www)[0].transition.gap     # 3.61
         """
+        on = host_name(on, "on")
         if on not in self.hosts:
             raise LabError(f"cannot capture on {on!r}: no such host in lab {self.name}; hosts: {', '.join(self.hosts)}")
         host = self.hosts[on]
@@ -357,8 +392,14 @@ class Lab:
     # -- helpers ----------------------------------------------------------------------
 
     def logs(self, tail: int | str = 200) -> str:
-        """The logs of every container of the lab, one section per container."""
-        return "\n".join(host.logs(tail) for host in self.hosts.values())
+        """The logs of every container of the lab, one section per container (a host whose logs cannot be read says why)."""
+        sections = []
+        for host in self.hosts.values():
+            try:
+                sections.append(host.logs(tail))
+            except ChaosError as exc:
+                sections.append(f"--- {host.name}: logs unavailable: {exc}")
+        return "\n".join(sections)
 
     def _attach_logs(self, exc: BaseException) -> None:
         try:
@@ -368,26 +409,13 @@ class Lab:
         if logs.strip():
             exc.add_note(f"lab {self.name} container logs (last 40 lines each):\n{logs}")
 
-    def _parallel(self, work: Callable[[T], object], items: Iterable[T]) -> list:  # type: ignore[type-arg]
-        items = list(items)
-        if not items:
-            return []
-        # Exiting the pool waits for running calls, so a KeyboardInterrupt never leaves a
-        # creation in flight behind the teardown that follows it.
-        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-            futures = [pool.submit(work, item) for item in items]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
 
-
-def open_lab(source: Topology | str | Path, engine: Engine, owner: naming.Owner | None = None) -> Lab:
-    """A lab (not yet up) from a topology, or from a topology file's path."""
+def open_lab(
+    source: Topology | str | Path, engine: Engine, owner: naming.Owner | None = None, ready_timeout: Duration = DEFAULT_READY_TIMEOUT
+) -> Lab:
+    """A lab (not yet up) from a topology, or from a topology file's path; the arguments are `Lab`'s."""
     topology = source if isinstance(source, Topology) else load_topology(source)
-    return Lab(topology, engine, owner)
+    return Lab(topology, engine, owner, ready_timeout)
 
 
 def _tail(text: str, lines: int = 30) -> str:

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chaos._internal.durations import parse_duration
+from chaos._internal.durations import parse_optional_duration
+from chaos._internal.shares import parse_share
+from chaos.errors import UsageError
 from chaos.traffic import verdicts
 from chaos.traffic.figures import FlowFigures
 
@@ -34,10 +36,11 @@ class Slo:
         max_lost: failed requests allowed per flow, as a count or a share.
         max_owners: members that may hold a VIP at the same time (1: no split brain).
 
-    Example:
-        >>> slo = Slo.parse(max_outage="4.5s", max_lost=0.05, max_owners=1)
-        >>> slo.breaches(flows=[flow.figures()], vips=[])
-        ['flow http client->www: outage 5.21 s > 4.5 s allowed, from 2.09 s to 7.30 s, lb1 → lb2']
+    Example::
+
+        slo = Slo.parse(max_outage="4.5s", max_lost=0.05, max_owners=1)
+        slo.breaches(flows=[flow.figures()], vips=[])
+        # ['flow http client->www: outage 5.21 s > 4.5 s allowed, from 2.09 s to 7.30 s, lb1 → lb2']
     """
 
     max_outage: float | None = None
@@ -49,31 +52,30 @@ class Slo:
     def parse(cls, **limits: Any) -> Slo:
         """Limits as users write them: ``max_outage="4.5s"``, ``min_availability=0.99`` or ``"99 %"``, ``max_lost=20`` or ``0.05``, ``max_owners=1``.
 
+        Shares are fractions (``0.99``) or explicit percentages (``"99 %"``); a number above 1
+        where a share is meant (``min_availability=99``) is refused with a hint, and so is a
+        ``max_lost`` float above 1 (``5.0``: write ``5`` requests or ``"5 %"``).
+
         Raises:
-            ValueError: an unknown limit or a bad value; the message lists what is valid.
+            UsageError: an unknown limit or a bad value; the message lists what is valid.
+
+        Example:
+            >>> Slo.parse(max_outage="4.5s", min_availability="99 %", max_lost=20).describe()
+            'slo(max_outage=4.5, min_availability=0.99, max_lost=20)'
         """
         unknown = sorted(set(limits) - {"max_outage", "min_availability", "max_lost", "max_owners"})
         if unknown:
-            raise ValueError(
+            raise UsageError(
                 f"unknown SLO limit{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; valid: max_outage, min_availability, max_lost, max_owners"
             )
         if not any(value is not None for value in limits.values()):
-            raise ValueError("an SLO needs at least one limit: max_outage, min_availability, max_lost or max_owners")
+            raise UsageError("an SLO needs at least one limit: max_outage, min_availability, max_lost or max_owners")
         owners = limits.get("max_owners")
         if owners is not None and (isinstance(owners, bool) or not isinstance(owners, int) or owners < 1):
-            raise ValueError(f"max_owners={owners!r}: use a whole number of members, 1 or more (1 means no split brain)")
-        try:
-            outage = None if limits.get("max_outage") is None else parse_duration(limits["max_outage"])
-        except ValueError as exc:
-            raise ValueError(f"max_outage: {exc}") from None
-        try:
-            availability = None if limits.get("min_availability") is None else verdicts.parse_share(limits["min_availability"])
-        except ValueError as exc:
-            raise ValueError(f"min_availability: {exc}") from None
-        try:
-            lost = None if limits.get("max_lost") is None else verdicts.parse_lost(limits["max_lost"])
-        except ValueError as exc:
-            raise ValueError(f"max_lost: {exc}") from None
+            raise UsageError(f"max_owners={owners!r}: use a whole number of members, 1 or more (1 means no split brain)")
+        outage = parse_optional_duration(limits.get("max_outage"), "max_outage")
+        availability = None if limits.get("min_availability") is None else parse_share(limits["min_availability"], "min_availability")
+        lost = None if limits.get("max_lost") is None else verdicts.parse_lost(limits["max_lost"], "max_lost")
         return cls(outage, availability, lost, owners)
 
     @property

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chaos._internal.shares import Share
+from chaos._internal.shares import parse_share as parse_share  # the one share parser; re-exported while chaos/traffic/flow.py imports it from here
+from chaos.errors import UsageError
 from chaos.traffic.figures import FlowFigures, Recovery, percent
-
-_SHARE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 @dataclass(frozen=True)
@@ -22,31 +22,13 @@ class LostLimit:
         return str(self.count) if self.count is not None else percent(self.share)
 
 
-def parse_share(value: float | int | str) -> float:
-    """A share between 0 and 1 from ``0.99``, ``1`` or ``"99 %"``.
+def parse_lost(value: int | Share, what: str = "max_lost") -> LostLimit:
+    """A lost-requests limit: an int is a count (``20``), a float a share (``0.05``), ``"5 %"`` a percentage.
+
+    A float above 1 (``5.0``) is refused as a slip: it is neither a count (write ``5``) nor a share (write ``"5 %"`` or ``0.05``).
 
     Raises:
-        ValueError: not a share; the message says what is allowed.
-
-    Example:
-        >>> parse_share("99.5%")
-        0.995
-    """
-    if isinstance(value, str):
-        match = _SHARE.match(value)
-        if not match:
-            raise ValueError(f"{value!r} is not a share; use a number between 0 and 1 (0.99) or a percentage ('99 %')")
-        value = float(match.group(1)) / 100
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 <= value <= 1):
-        raise ValueError(f"{value!r} is not a share; use a number between 0 and 1 (0.99) or a percentage ('99 %')")
-    return float(value)
-
-
-def parse_lost(value: int | float | str) -> LostLimit:
-    """A lost-requests limit: an int is a count (``20``), a float is a share (``0.05``), ``"5 %"`` a percentage.
-
-    Raises:
-        ValueError: a negative count, or a share above 1.
+        UsageError: a negative count, a share above 1, or not a limit; the message says what to write.
 
     Example:
         >>> parse_lost(0.05), parse_lost(3)
@@ -54,12 +36,15 @@ def parse_lost(value: int | float | str) -> LostLimit:
     """
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
-            raise ValueError(f"{value!r} is not a number of requests; use a count of 0 or more, or a share (0.05, '5 %')")
+            raise UsageError(f"{what}={value!r} is not a number of requests; use a count of 0 or more (an int: 20), or a share (0.05, '5 %')")
         return LostLimit(count=value)
+    if isinstance(value, float) and value > 1 and value.is_integer():
+        count, percentage = int(value), f"'{value:g} %' (or {value / 100:g})"
+        raise UsageError(f"{what}={value!r} is neither a count nor a share: write {count} for a count of requests, or {percentage} for a share")
     try:
-        return LostLimit(share=parse_share(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a lost-requests limit; use a count (an int: 20) or a share (a float up to 1: 0.05, or '5 %')") from None
+        return LostLimit(share=parse_share(value, what))
+    except UsageError as exc:
+        raise UsageError(f"{exc}; or a count of requests (an int: 20)") from None
 
 
 def max_outage(flow: FlowFigures, limit: float) -> str | None:

@@ -112,13 +112,14 @@ def _slo_of(item: pytest.Item) -> Slo | None:
     marker = item.get_closest_marker("slo")
     if marker is None:
         return None
+    from chaos.errors import UsageError
     from chaos.slo import Slo
 
     if marker.args:
         pytest.fail(f"{item.nodeid}: @pytest.mark.slo takes keyword limits only, e.g. slo(max_outage='4.5s', max_owners=1)", pytrace=False)
     try:
         return Slo.parse(**marker.kwargs)
-    except ValueError as exc:
+    except UsageError as exc:
         problem = f"{item.nodeid}: @pytest.mark.slo: {exc}"
     pytest.fail(problem, pytrace=False)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
+import tenacity
 
 from chaos import RecoveryTimeout, eventually
+from chaos.errors import UsageError
 
 
 def test_returns_the_seconds_waited_once_the_condition_holds():
@@ -32,3 +35,44 @@ def test_an_exception_in_the_probe_is_not_swallowed():
 
     with pytest.raises(OSError, match="engine gone"):
         eventually(probe, until=lambda v: True, within=1)
+
+
+def test_within_and_interval_take_durations_with_units():
+    """`eventually(within="5s")` failed inside tenacity before durations were parsed at the entry point."""
+    counter = itertools.count()
+    waited = eventually(lambda: next(counter), until=lambda n: n >= 3, within="5s", interval="10ms")
+    assert 0.02 <= waited < 1
+
+
+def test_the_timeout_names_the_limit_in_seconds_when_given_with_a_unit():
+    with pytest.raises(RecoveryTimeout) as info:
+        eventually(lambda: 1, until=lambda v: v == 2, within="50ms", interval="10ms", what="two")
+    assert info.value.within == 0.05
+    assert str(info.value).startswith("timed out after 0.05s waiting for two; last seen 1")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"within": "soon"}, "within='soon' is not a duration"),
+        ({"within": -1}, "within=-1 is not a duration"),
+        ({"within": 1, "interval": "fast"}, "interval='fast' is not a duration"),
+    ],
+)
+def test_bad_durations_are_usage_errors_naming_the_parameter(arguments, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        eventually(lambda: 1, until=lambda v: True, **arguments)
+
+
+def test_eventually_is_built_on_tenacity(monkeypatch):
+    """The one retry loop: eventually hands its schedule to tenacity instead of sleeping by hand."""
+    calls = []
+    real = tenacity.Retrying
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tenacity, "Retrying", spy)
+    eventually(lambda: 1, until=lambda v: True, within="1s")
+    assert len(calls) == 1

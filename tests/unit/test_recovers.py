@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
 from chaos import RecoveryTimeout
+from chaos.errors import UsageError
 from chaos.expect import recovers
 
 
@@ -58,6 +60,14 @@ def test_a_nameless_wait_names_the_action():
         recovers(probe_www, within=0.05, interval=0.01, consecutive=2)
 
 
-def test_consecutive_must_be_positive():
-    with pytest.raises(ValueError, match="at least one success"):
-        recovers(lambda: True, within=1, consecutive=0)
+@pytest.mark.parametrize("consecutive", [0, -1, 1.5, True])
+def test_consecutive_must_be_a_positive_count(consecutive):
+    """A usage error a user can catch as a ChaosError (it was a plain ValueError)."""
+    with pytest.raises(UsageError, match="at least one success"):
+        recovers(lambda: True, within=1, consecutive=consecutive)
+
+
+def test_within_and_interval_take_durations_with_units():
+    assert recovers(flaky(2), within="2s", interval="10ms") < 1
+    with pytest.raises(UsageError, match=re.escape("interval='often' is not a duration")):
+        recovers(lambda: True, within="1s", interval="often")

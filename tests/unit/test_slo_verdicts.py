@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from chaos._internal.shares import parse_share
+from chaos.errors import ChaosError, UsageError
 from chaos.report import LabFacts, build_report, report_path, write_report
 from chaos.slo import Slo, VipOwners, verdict
 from chaos.timeline import FaultRecord
@@ -82,20 +85,30 @@ def test_parse_share(given, share):
     assert verdicts.parse_share(given) == pytest.approx(share)
 
 
-@pytest.mark.parametrize("given", [1.5, -0.1, "ninety", True, "150 %"])
-def test_parse_share_refuses_what_is_not_a_share(given):
-    with pytest.raises(ValueError, match="not a share"):
-        verdicts.parse_share(given)
+def test_verdicts_judge_shares_with_the_one_share_parser():
+    assert verdicts.parse_share is parse_share
 
 
 def test_parse_lost_tells_counts_from_shares():
     assert verdicts.parse_lost(3) == verdicts.LostLimit(count=3)
     assert verdicts.parse_lost(0.05) == verdicts.LostLimit(share=0.05)
     assert str(verdicts.parse_lost("5%")) == "5 %"
-    with pytest.raises(ValueError, match=r"use a count \(an int: 20\) or a share"):
-        verdicts.parse_lost(5.0)
-    with pytest.raises(ValueError, match="use a count of 0 or more"):
+    with pytest.raises(UsageError, match="use a count of 0 or more"):
         verdicts.parse_lost(-1)
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        (5.0, "max_lost=5.0 is neither a count nor a share: write 5 for a count of requests, or '5 %' (or 0.05) for a share"),
+        (2.5, "max_lost=2.5 is not a share: shares are fractions, so this is almost surely meant as '2.5 %' (write that, or 0.025)"),
+        ("150 %", "max_lost='150 %' is more than everything"),
+    ],
+)
+def test_parse_lost_refuses_slips_with_a_hint(given, hint):
+    with pytest.raises(UsageError) as info:
+        verdicts.parse_lost(given)
+    assert str(info.value).startswith(hint)
 
 
 # -- owners ---------------------------------------------------------------------------------
@@ -130,16 +143,51 @@ def test_slo_parses_what_users_write():
     [
         ({"max_outag": 3}, "unknown SLO limit max_outag; valid: max_outage, min_availability, max_lost, max_owners"),
         ({}, "an SLO needs at least one limit"),
-        ({"max_outage": "soon"}, "max_outage: 'soon' is not a duration"),
-        ({"min_availability": 99}, "min_availability: 99 is not a share"),
-        ({"max_lost": 2.5}, "max_lost: 2.5 is not a lost-requests limit"),
+        ({"max_outage": "soon"}, "max_outage='soon' is not a duration"),
+        ({"max_outage": -1}, "max_outage=-1 is not a duration"),
+        ({"min_availability": "ninety"}, "min_availability='ninety' is not a share"),
+        ({"min_availability": True}, "min_availability=True is not a share"),
+        ({"min_availability": -0.1}, "min_availability=-0.1 is not a share"),
+        ({"max_lost": [3]}, "max_lost=[3] is not a share"),
         ({"max_owners": 0}, "max_owners=0: use a whole number of members, 1 or more"),
+        ({"max_owners": 1.0}, "max_owners=1.0: use a whole number of members"),
     ],
 )
 def test_slo_refuses_bad_limits_with_what_is_valid(limits, message):
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(UsageError) as info:
         Slo.parse(**limits)
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("limits", "hint"),
+    [
+        ({"min_availability": 99}, "almost surely meant as '99 %' (write that, or 0.99)"),
+        ({"min_availability": 99.5}, "almost surely meant as '99.5 %' (write that, or 0.995)"),
+        ({"max_lost": 5.0}, "write 5 for a count of requests, or '5 %' (or 0.05) for a share"),
+    ],
+)
+def test_slo_refuses_share_slips_with_a_hint(limits, hint):
+    """A percentage written as a bare number is a slip, not 99 times everything; the old parser said only "not a share"."""
+    with pytest.raises(UsageError, match=re.escape(hint)):
+        Slo.parse(**limits)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_outag": 1}, {}, {"max_outage": "soon"}, {"min_availability": 99}, {"max_lost": 5.0}, {"max_owners": "one"}],
+)
+def test_slo_errors_are_chaos_errors_not_plain_value_errors(limits):
+    with pytest.raises(ChaosError):
+        Slo.parse(**limits)
+
+
+def test_slo_takes_every_form_of_a_share_and_a_duration():
+    assert Slo.parse(max_outage="500ms").max_outage == 0.5
+    assert Slo.parse(max_outage=2).max_outage == 2.0
+    assert Slo.parse(min_availability="99.5 %").min_availability == pytest.approx(0.995)
+    assert Slo.parse(max_lost="5 %").max_lost == verdicts.LostLimit(share=0.05)
+    assert Slo.parse(max_lost=5).max_lost == verdicts.LostLimit(count=5)
 
 
 def test_slo_breaches_cover_every_flow_and_vip():
