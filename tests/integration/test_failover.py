@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,10 @@ from chaos.vips.keepalived import master_down_interval, takeover_window
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 
-# The kill call's own duration and keepalived's scheduling; netlink gives the takeover to the millisecond.
 SLACK = 0.15
+"""Seconds around the RFC 5798 window, as in test_measure_rfc.py: keepalived's timer scheduling on a busy
+machine (tens of ms); the takeover is timed from the container's exit time as the engine records it, and
+the netlink watcher reports the new address within a few ms, so neither clock adds more."""
 
 
 @pytest.mark.topology(PAIR)
@@ -23,11 +24,15 @@ def test_vip_moves_to_the_backup_inside_the_rfc_window(lab, record_property):
     assert www.assert_single_owner() == "lb1"
     assert lab.hosts["client"].check(["chaos-probe", "http", www.address]).stdout.strip() == "lb1"
 
+    lb1 = lab.hosts["lb1"]
     with www.watch_owner("lb2", within="10s") as watch:
-        killed_at = time.time()
-        lab.hosts["lb1"].kill()
+        lb1.kill()
     assert watch.taken_at is not None and not watch.was_held_already
-    takeover = watch.taken_at - killed_at
+    # From the moment lb1 died (the engine's exit time), not from before the kill call: the call's own
+    # latency is no part of the takeover.
+    died_at = lab.engine.state(lb1.container).finished_at
+    assert died_at is not None
+    takeover = watch.taken_at - died_at
     record_property("takeover_seconds", round(takeover, 3))
     earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
     assert (earliest, latest) == pytest.approx((2.609, 3.609), abs=0.001)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,13 @@ import pytest
 from chaos import faults
 from chaos.errors import FaultError
 from chaos.expect import eventually
+from chaos.vips.keepalived import takeover_window
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
+
+SLACK = 0.15
+"""Seconds around the RFC 5798 takeover window, as in test_measure_rfc.py: keepalived's timer scheduling
+on a busy machine (tens of ms) plus the netlink watcher's report of the new address (a few ms)."""
 
 # A workload that answers TCP on 8080 with its name, inside its host's network namespace.
 WEB = [
@@ -109,8 +115,10 @@ def test_restart_brings_a_container_back_with_a_new_start_time(lab, chaos):
 
 
 @pytest.mark.topology(PAIR)
-def test_pause_freezes_the_responder_and_resume_brings_it_back(lab, chaos):
-    lb1 = lab.hosts["lb1"]
+def test_pause_longer_than_the_takeover_window_hands_the_vip_to_lb2_and_resume_takes_it_back(lab, chaos):
+    www, lb1 = lab.vips["www"], lab.hosts["lb1"]
+    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    owners_become(www, ["lb1"])
     address = lb1.address("front")
     assert answers(lab, address) == "lb1"
     paused = chaos.inject(faults.pause("lb1"))
@@ -119,11 +127,37 @@ def test_pause_freezes_the_responder_and_resume_brings_it_back(lab, chaos):
         assert answers(lab, address, protocol) is None, f"{protocol} answered from a frozen host"
     with pytest.raises(FaultError, match=r"pause\(lb1\) is already injected on container lb1 \(active #0 pause\(lb1\)"):
         chaos.inject(faults.pause("lb1"))
+    # Frozen, keepalived on lb1 sends no adverts: lb2 takes over inside the RFC window, while lb1 is still frozen.
+    www.wait_owner("lb2", within=latest + 2)
+    assert lab.engine.state(lb1.container).paused
+    taken = next(e.at for e in www.history.events if e.member == "lb2" and e.holds and e.at > paused.requested)
+    # The freeze began between the pause request and its return (effective): bound each side by the safe end.
+    assert earliest - SLACK <= taken - paused.requested and taken - paused.effective <= latest + SLACK, (
+        f"lb2 took the VIP {taken - paused.effective:.3f} s after the pause, outside [{earliest:.3f}, {latest:.3f}] (slack {SLACK} s)"
+    )
     chaos.inject(faults.resume("lb1"))
     assert not paused.is_active and not lab.engine.state(lb1.container).paused
     assert answers(lab, address) == "lb1"
-    # Frozen for long enough, keepalived on lb1 sent no adverts: lb2 took over, then lb1 preempted back.
-    owners_become(lab.vips["www"], ["lb1"], within=12)
+    # Thawed, lb1 adverts its higher priority again: lb2 steps back (preemption) and lets the address go.
+    owners_become(www, ["lb1"], within=latest + 2)
+
+
+@pytest.mark.topology(PAIR)
+def test_pause_shorter_than_the_takeover_window_leaves_the_vip_with_lb1(lab, chaos):
+    www = lab.vips["www"]
+    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    owners_become(www, ["lb1"])
+    paused = chaos.inject(faults.pause("lb1"))
+    time.sleep(earliest / 2)
+    resumed = chaos.inject(faults.resume("lb1"))
+    # The freeze lay between the pause request and the resume's return: at most that long.
+    frozen_at_most = resumed.effective - paused.requested
+    assert frozen_at_most < earliest - SLACK, f"the freeze may have lasted {frozen_at_most:.3f} s: too long to prove anything"
+    # lb2's timer would have fired by `latest` after the freeze began; wait past it, then read the history.
+    time.sleep(max(0.0, paused.requested + latest + SLACK - lab.timeline.now()))
+    taken = [e for e in www.history.events if e.member == "lb2" and e.holds and e.at > paused.requested]
+    assert taken == [], f"lb2 took the VIP though lb1 was frozen only {frozen_at_most:.3f} s: {www.history.as_report()}"
+    assert www.owners() == ["lb1"]
 
 
 @pytest.mark.topology(PAIR)
@@ -149,7 +183,10 @@ def test_sigkill_to_keepalived_leaves_the_stale_vip_behind_a_split_brain(lab, ch
     assert run.effective is not None and run.effective >= run.requested
     # SIGKILL: no priority 0 advert, no cleanup. lb2 takes over after Master_Down_Interval,
     # and lb1 keeps the address it had: both hold it. This is what the framework must show.
-    owners_become(www, ["lb1", "lb2"], within=6)
+    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    owners_become(www, ["lb1", "lb2"], within=latest + 2)
+    taken = next(e.at for e in www.history.events if e.member == "lb2" and e.holds and e.at > run.requested)
+    assert earliest - SLACK <= taken - run.effective <= latest + SLACK, f"lb2 took over {taken - run.effective:.3f} s after the SIGKILL"
     chaos.heal(run)  # keepalived starts again, drops the stale address, and preempts
     owners_become(www, ["lb1"], within=12)
 

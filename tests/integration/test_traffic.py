@@ -13,8 +13,14 @@ import pytest
 from chaos import Lab, faults, load_topology
 from chaos.errors import LabError
 from chaos.traffic import Outcome
+from chaos.vips.keepalived import takeover_window
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
+SLACK = 0.15
+"""Seconds around the RFC 5798 window, as in test_measure_rfc.py: keepalived's timer scheduling (tens of ms
+on a busy machine), one request interval at 200/s (5 ms), and the first round trip to the new master,
+whose gratuitous ARP reaches the client a few ms after it takes the address."""
+
 CLIENT_SERVER = {"networks": {"n": {}}, "hosts": {"client": {"networks": ["n"]}, "server": {"networks": ["n"]}}}
 
 
@@ -80,7 +86,9 @@ def test_every_protocol_names_the_vip_holder(pair):
         assert figures.requests >= 250, flow.figures().summary()
         assert figures.availability == 1.0, figures.summary()
         assert [name for name, _ in figures.served_by] == ["lb1"], figures.summary()
-        assert figures.p50 is not None and 0 < figures.p50 < 0.5
+        # Any answer beats the 0.5 s timeout; a round trip over one idle bridge takes about a millisecond,
+        # so a median of a tenth of the timeout already means something is wrong (and the check can fail).
+        assert figures.p50 is not None and 0 < figures.p50 < 0.05, figures.summary()
 
 
 def test_wrong_answers_and_refusals_are_told_apart(pair):
@@ -120,9 +128,13 @@ def test_every_protocol_follows_the_vip_through_a_failover(lab, chaos):
     time.sleep(0.5)
     for flow in flows:
         flow.stop()
+    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
     for flow in flows:
+        # Counted from the engine's exit time of lb1 (the record's effective time), as in test_measure_rfc.py.
         recovery = flow.recovery_after(power_off)
         assert recovery.is_recovered and recovery.was_disrupted, recovery.describe()
-        assert 1.0 < recovery.seconds < 6.0, recovery.describe()  # keepalived at advert_int 1 takes over in ~3.6 s
+        assert earliest - SLACK <= recovery.seconds <= latest + SLACK, (
+            f"{recovery.describe()}: outside the RFC 5798 window [{earliest:.3f}, {latest:.3f}] s (slack {SLACK} s)"
+        )
         assert [name for name, _ in flow.served_by()] == ["lb1", "lb2"], flow.figures().summary()
         assert len(flow.outages()) == 1, flow.figures().summary()
