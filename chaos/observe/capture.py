@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from chaos.engine import ContainerGone
 from chaos.errors import ChaosError, LabError
-from chaos.host import Host
+from chaos.host import Host, RemoteProcess
 from chaos.observe import analysis
+from chaos.observe.analysis import VipRef
 from chaos.observe.packets import Advert, Arp, Packet, from_record
-from chaos.vips.handle import Vip
+from chaos_inlab import protocol as inlab
 
-DEFAULT_FILTER = "arp or ip proto 112"
+DEFAULT_FILTER = inlab.CAPTURE_FILTER
 """VRRP and CARP (IP protocol 112) and ARP: what failover analysis needs, and little else."""
 
-CAPTURER = "chaos-capture"
+CAPTURER = inlab.CAPTURE
 REMOTE_DIRECTORY = "/tmp/chaos-capture"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -66,13 +64,12 @@ class Capture:
         self._remote = f"{REMOTE_DIRECTORY}/{uuid.uuid4().hex[:12]}.pcap"
         self._packets: list[Packet] = []
         self._lock = threading.Lock()
-        self._started = threading.Event()
-        self._pid: int | None = None
-        self._thread: threading.Thread | None = None
+        self._process: RemoteProcess | None = None
+        self._is_sniffing = False  # the capturer said its socket is open
         self._is_stopped = False
 
     def __repr__(self) -> str:
-        state = "stopped" if self._is_stopped else "running" if self._pid else "not started"
+        state = "stopped" if self._is_stopped else "running" if self.is_running else "not started"
         return f"<Capture on {self.host.name} {self.subnet} {state} packets={len(self._packets)}>"
 
     # -- life ---------------------------------------------------------------------------
@@ -90,7 +87,7 @@ class Capture:
 
     @property
     def is_running(self) -> bool:
-        return self._pid is not None and not self._is_stopped
+        return self._process is not None and self._process.is_ready and self._process.is_running and not self._is_stopped
 
     def start(self) -> Capture:
         """Start sniffing; returns once the socket is open, so nothing sent afterwards is missed.
@@ -98,25 +95,27 @@ class Capture:
         Raises:
             LabError: the capture did not start; the message holds what it printed.
         """
-        if self._thread is not None:
+        if self._process is not None:
             raise LabError(f"{self!r} was already started; make a new capture for another run")
-        self._thread = threading.Thread(target=self._follow, name=f"capture-{self.host.name}", daemon=True)
-        self._thread.start()
-        if not self._started.wait(START_TIMEOUT) or self._pid is None:
-            said = "\n".join(self.log[-10:]) or "nothing"
-            raise LabError(f"packet capture on {self.host!r} ({self.subnet}) did not start within {START_TIMEOUT:g}s; it said:\n{said}")
+        argv = inlab.capture_argv(self.subnet, self._remote, self.bpf_filter)
+        self._process = RemoteProcess(
+            self.host,
+            argv,
+            self._take,
+            ready=lambda _line: self._is_sniffing,
+            on_end=self._ended,
+            name=f"packet capture on {self.host.name} ({self.subnet})",
+        )
+        self._process.start().wait_ready(START_TIMEOUT)
         return self
 
     def stop(self) -> Path | None:
         """Stop sniffing and copy the pcap out; returns its path (None if the host's container is gone). Safe to call twice."""
-        if self._is_stopped or self._thread is None:
+        if self._is_stopped or self._process is None:
             return self.pcap
         self._is_stopped = True
-        if self._pid is not None:
-            # A host that is down took the capture with it; its pcap is still in the container.
-            with contextlib.suppress(ChaosError):
-                self.host.exec(["kill", "-INT", str(self._pid)])
-        self._thread.join(STOP_TIMEOUT)
+        # A host that is down took the capture with it; its pcap is still in the container.
+        self._process.stop("INT", STOP_TIMEOUT)
         try:
             content = self.host.read_file(self._remote)
         except ChaosError as exc:
@@ -127,31 +126,19 @@ class Capture:
         self.pcap = self.pcap_path
         return self.pcap
 
-    def _follow(self) -> None:
-        argv = [CAPTURER, "--subnet", self.subnet, "--pcap", self._remote, "--filter", self.bpf_filter]
-        try:
-            for line in self.host.stream(argv):
-                self._take(line)
-        except ContainerGone as exc:
-            self.log.append(str(exc))
-        except Exception as exc:  # reported through `log`; start() turns a silent end into an error
-            self.log.append(f"capture stream failed: {exc}")
-        finally:
-            self._started.set()
+    def _ended(self, process: RemoteProcess) -> None:
+        if process.error is not None:
+            self.log.append(f"capture stream ended: {type(process.error).__name__}: {process.error}")
 
     def _take(self, line: str) -> None:
-        try:
-            record = json.loads(line)
-        except ValueError:
+        record = inlab.parse_capture_line(line)
+        if record is None:
             if line.strip():
                 self.log.append(line.rstrip())
             return
-        if not isinstance(record, dict):
-            return
-        if record.get("event") == "started":
-            self._pid = int(record["pid"])
-            self._started.set()
-        elif record.get("event") == "stopped":
+        if record.get("event") == inlab.STARTED:
+            self._is_sniffing = True
+        elif record.get("event") == inlab.STOPPED:
             self.seen_by_capturer = int(record.get("packets", 0))
         else:
             packet = from_record(record, self.origin, self._names_by_ip, self._names_by_mac)
@@ -170,29 +157,22 @@ class Capture:
         with self._lock:
             return list(self._packets)
 
-    def adverts(self, vip: Vip | int | None = None) -> list[Advert]:
-        """VRRP/CARP adverts, for one VIP (or router id) when given, in time order."""
-        return analysis.adverts_of(self.packets, _router_id(vip))
+    def adverts(self, vip: VipRef | None = None) -> list[Advert]:
+        """VRRP/CARP adverts, for one VIP (a handle or a router id) when given, in time order."""
+        return analysis.adverts_of(self.packets, vip)
 
     def arps(self, gratuitous: bool | None = None) -> list[Arp]:
         """ARP packets (only gratuitous ones with ``gratuitous=True``), in time order."""
         return analysis.arps_of(self.packets, gratuitous)
 
-    def transitions(self, vip: Vip | int) -> list[analysis.Transition]:
-        """Changes of master for a VIP's router id; see `chaos.observe.analysis.transitions`."""
-        return analysis.transitions(self.packets, _router_id(vip) or 0)
+    def transitions(self, vip: VipRef) -> list[analysis.Transition]:
+        """Changes of master for a VIP (a handle or a router id); see `chaos.observe.analysis.transitions`."""
+        return analysis.transitions(self.packets, vip)
 
-    def split_brains(self, vip: Vip | int) -> list[analysis.SplitBrain]:
-        """Intervals with two or more masters for a VIP's router id; see `chaos.observe.analysis.split_brains`."""
-        return analysis.split_brains(self.packets, _router_id(vip) or 0)
+    def split_brains(self, vip: VipRef) -> list[analysis.SplitBrain]:
+        """Intervals with two or more masters for a VIP (a handle or a router id); see `chaos.observe.analysis.split_brains`."""
+        return analysis.split_brains(self.packets, vip)
 
-    def failovers(self, vip: Vip | int) -> list[analysis.Failover]:
-        """Changes of master with the first gratuitous ARP for the VIP's address; see `chaos.observe.analysis.failovers`."""
-        addresses = [vip.address] if isinstance(vip, Vip) else None
-        return analysis.failovers(self.packets, _router_id(vip) or 0, addresses)
-
-
-def _router_id(vip: Vip | int | None) -> int | None:
-    if isinstance(vip, Vip):
-        return vip.spec.virtual_router_id
-    return vip
+    def failovers(self, vip: VipRef) -> list[analysis.Failover]:
+        """Changes of master with the first gratuitous ARP (for the VIP's address, given a handle); see `chaos.observe.analysis.failovers`."""
+        return analysis.failovers(self.packets, vip)

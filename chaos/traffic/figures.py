@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chaos.errors import UsageError
 from chaos.traffic.records import Outcome, Requests
 
 
@@ -165,7 +166,7 @@ class FlowFigures:
         return f"{self.name}: " + ", ".join(parts)
 
     def as_report(self) -> dict[str, Any]:
-        """The report's shape (DESIGN.md section 6)."""
+        """This flow's entry in the JSON report (format: README.md, "Reports")."""
         return {
             "name": self.name,
             "requests": self.requests,
@@ -244,7 +245,7 @@ def recovery_after(requests: Requests, fault: FaultLike, later_faults: Sequence[
     never ended: not recovered (``math.inf``).
 
     Raises:
-        ValueError: the flow sent nothing at or after the fault took effect, so it cannot tell.
+        UsageError: the flow sent nothing at or after the fault took effect, so it cannot tell.
 
     Example:
         >>> recovery_after(requests, timeline.faults[0], timeline.faults[1:]).seconds
@@ -253,7 +254,7 @@ def recovery_after(requests: Requests, fault: FaultLike, later_faults: Sequence[
     effective = fault.effective if fault.effective is not None else fault.requested
     label = f"{fault.name}({', '.join(fault.targets)})"
     if not len(requests) or requests.sent[len(requests) - 1] < effective:
-        raise ValueError(
+        raise UsageError(
             f"the flow sent no request after #{fault.index} {label} took effect at {effective:.2f} s; "
             "start the flow before the fault and stop it after"
         )
@@ -288,8 +289,8 @@ def latency_quantile(requests: Requests, q: float) -> float | None:
         >>> latency_quantile(requests, 0.99)
         0.0012
     """
-    if not 0 <= q <= 1:
-        raise ValueError(f"quantile {q!r} is not between 0 and 1")
+    if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 1:
+        raise UsageError(f"quantile {q!r} is not between 0 and 1; write 0.99 for the 99th percentile")
     values = sorted(requests.latency[i] for i in range(len(requests)) if requests.outcome[i] == Outcome.OK)
     if not values:
         return None

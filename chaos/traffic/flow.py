@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import math
-import shlex
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -15,20 +12,22 @@ from typing import TYPE_CHECKING
 
 import chaos.traffic.figures as _figures
 import chaos.traffic.verdicts as verdicts
-from chaos._internal.durations import parse_duration
-from chaos.engine import ContainerGone
-from chaos.errors import ChaosError, LabError
+from chaos._internal.durations import Duration, parse_duration
+from chaos._internal.shares import Share, parse_share
+from chaos.errors import LabError, UsageError
 from chaos.expect import eventually
+from chaos.host import RemoteProcess
 from chaos.timeline import FaultRecord
 from chaos.traffic.figures import FlowFigures, Outage, Recovery
 from chaos.traffic.records import WIRE_OUTCOMES, Outcome, RequestLog, Requests
+from chaos_inlab import protocol as inlab
 
 if TYPE_CHECKING:
     from chaos.host import Host
     from chaos.timeline import Timeline
 
-PROTOCOLS = ("http", "tcp", "udp", "icmp")
-DEFAULT_PORTS = {"http": 80, "tcp": 9000, "udp": 9000, "icmp": 0}
+PROTOCOLS = inlab.FLOW_PROTOCOLS
+DEFAULT_PORTS = inlab.DEFAULT_PORTS
 START_TIMEOUT = 10.0
 """Seconds `start` waits for chaos-flow to say it runs."""
 STOP_GRACE = 5.0
@@ -70,13 +69,16 @@ class Flow:
         >>> flow.assert_max_outage("4.5s")
     """
 
-    def __init__(self, client: Host, protocol: str, target: Target, rate: float, timeout: float, timeline: Timeline, name: str | None = None) -> None:
+    def __init__(
+        self, client: Host, protocol: str, target: Target, rate: float, timeout: Duration, timeline: Timeline, name: str | None = None
+    ) -> None:
         if protocol not in PROTOCOLS:
-            raise LabError(f"unknown flow protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
-        if not (math.isfinite(rate) and rate > 0):
-            raise LabError(f"flow rate {rate!r} is not a positive number of requests per second")
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise LabError(f"flow timeout {timeout!r} is not a positive number of seconds")
+            raise UsageError(f"unknown flow protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not (math.isfinite(rate) and rate > 0):
+            raise UsageError(f"flow rate {rate!r} is not a positive number of requests per second")
+        timeout = parse_duration(timeout, "timeout")
+        if timeout <= 0:
+            raise UsageError(f"flow timeout {timeout!r} is not a positive duration; give one such as 0.5 or '500ms'")
         self.client = client
         self.protocol = protocol
         self.target = target
@@ -90,15 +92,11 @@ class Flow:
         """When sending stopped (lab clock); None while running."""
         self.max_late: float | None = None
         """The worst lateness of a send against the schedule, in seconds (known after stop)."""
-        self.error: BaseException | None = None
-        """What ended the record stream early, if anything (e.g. the client host died)."""
         self.diagnostics: collections.deque[str] = collections.deque(maxlen=20)
         """The last lines chaos-flow wrote that are not records (its errors)."""
         self._log = RequestLog()
-        self._pid: int | None = None
         self._origin = 0.0  # chaos-flow's start epoch, relative to which it writes send times
-        self._started = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._process: RemoteProcess | None = None
         self._stop_requested = False
 
     def __repr__(self) -> str:
@@ -110,18 +108,17 @@ class Flow:
     @property
     def argv(self) -> list[str]:
         """The chaos-flow command run on the client."""
-        argv = ["chaos-flow", self.protocol, self.target.address, "--rate", f"{self.rate:g}", "--timeout", f"{self.timeout:g}"]
-        if self.protocol != "icmp":
-            argv += ["--port", str(self.target.port)]
-        if self.target.expect:
-            argv += ["--expect", ",".join(self.target.expect)]
-        if self.target.names:
-            argv += ["--names", ",".join(f"{mac}={name}" for mac, name in self.target.names)]
-        return argv
+        target = self.target
+        return inlab.flow_argv(self.protocol, target.address, self.rate, self.timeout, target.port, target.expect, target.names)
 
     @property
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self.stopped_at is None
+        return self._process is not None and self._process.is_running and self.stopped_at is None
+
+    @property
+    def error(self) -> BaseException | None:
+        """What ended the record stream early, if anything (e.g. the client host died)."""
+        return None if self._process is None else self._process.error
 
     def start(self) -> Flow:
         """Start the requests on the client; return once the first request is due.
@@ -129,28 +126,21 @@ class Flow:
         Raises:
             LabError: the flow runs already, or chaos-flow did not start (the message says why).
         """
-        if self._thread is not None:
+        if self._process is not None:
             raise LabError(f"{self!r} was started already; build a new flow for a new run")
-        self._thread = threading.Thread(target=self._read, name=f"flow-{self.name}", daemon=True)
-        self._thread.start()
-        if not self._started.wait(START_TIMEOUT) or self._pid is None:
-            self.stop()
-            said = "\n".join(self.diagnostics) or (f"{type(self.error).__name__}: {self.error}" if self.error else "nothing")
-            raise LabError(f"flow {self.name} did not start on {self.client!r} within {START_TIMEOUT:g} s: `{shlex.join(self.argv)}` said:\n{said}")
+        self._process = RemoteProcess(
+            self.client, self.argv, self._take, ready=_is_start, on_end=self._ended, name=f"flow {self.name}"
+        )
+        self._process.start().wait_ready(START_TIMEOUT)
         self.timeline.note(f"flow {self.name} started ({self.rate:g}/s, timeout {self.timeout:g} s)", self._origin)
         return self
 
     def stop(self) -> Flow:
         """Stop sending, wait for the requests in flight (at most the request timeout), and return the flow; idempotent."""
-        if self._thread is None or self._stop_requested:
+        if self._process is None or self._stop_requested:
             return self
         self._stop_requested = True
-        if self._thread.is_alive() and self._pid is not None:
-            # Only that process: the client may have restarted since, and the pid be someone else's.
-            command = f"grep -q chaos-flow /proc/{self._pid}/cmdline 2>/dev/null && kill -TERM {self._pid}"
-            with contextlib.suppress(ContainerGone):  # the client died: its stream ends by itself
-                self.client.exec(command)
-        self._thread.join(self.timeout + STOP_GRACE)
+        self._process.stop("TERM", self.timeout + STOP_GRACE)  # in-flight requests finish or time out first
         if self.stopped_at is None:
             self.stopped_at = self.timeline.now()
         self.timeline.note(f"flow {self.name} stopped: {len(self._log)} requests, {_figures.lost(self.requests)} failed")
@@ -162,35 +152,22 @@ class Flow:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
-    def _read(self) -> None:
-        try:
-            for line in self.client.stream(self.argv):
-                self._take(line)
-        except BaseException as exc:  # kept for the figures' reader; the thread must not die loudly
-            self.error = exc
-        finally:
-            if self.stopped_at is None and self._started.is_set() and self._pid is not None:
-                self.stopped_at = self.timeline.now()  # the stream ended without an end line
-            self._started.set()
+    def _ended(self, process: RemoteProcess) -> None:
+        if self.stopped_at is None and process.is_ready:
+            self.stopped_at = self.timeline.now()  # the stream ended without an end line
 
     def _take(self, line: str) -> None:
-        fields = line.split()
-        if len(fields) == 5 and fields[0].isdigit():
-            seq, sent_us, latency_us, outcome, responder = fields
-            latency = math.nan if latency_us == "-1" else int(latency_us) / 1e6
-            sent = self.timeline.at(self._origin + int(sent_us) / 1e6)
-            self._log.record(int(seq), sent, latency, WIRE_OUTCOMES.get(outcome, Outcome.ERROR), "" if responder == "-" else responder)
-        elif line.startswith("# chaos-flow "):
-            values = dict(field.split("=", 1) for field in fields[3:] if "=" in field)
-            self._origin = float(values["start"])
+        parsed = inlab.parse_flow_line(line)
+        if isinstance(parsed, inlab.FlowRecord):
+            sent = self.timeline.at(self._origin + parsed.sent_us / 1e6)
+            self._log.record(parsed.seq, sent, parsed.latency, WIRE_OUTCOMES.get(parsed.outcome, Outcome.ERROR), parsed.responder)
+        elif isinstance(parsed, inlab.FlowStart):
+            self._origin = parsed.start
             self.started_at = self.timeline.at(self._origin)
-            self._pid = int(values["pid"])
-            self._started.set()
-        elif line.startswith("# end "):
-            values = dict(field.split("=", 1) for field in fields[2:] if "=" in field)
-            self.stopped_at = self.timeline.at(self._origin + int(values["stopped_us"]) / 1e6)
-            self.max_late = int(values["max_late_us"]) / 1e6
-        elif line.strip() and not line.startswith("# alive"):
+        elif isinstance(parsed, inlab.FlowEnd):
+            self.stopped_at = self.timeline.at(self._origin + parsed.stopped_us / 1e6)
+            self.max_late = parsed.max_late_us / 1e6
+        elif parsed is None and line.strip():
             self.diagnostics.append(line)
 
     # -- records and figures ------------------------------------------------------------
@@ -253,7 +230,7 @@ class Flow:
             (3.53, 'lb1', 'lb2')
 
         Raises:
-            ValueError: the flow sent nothing after the fault took effect.
+            UsageError: ``fault`` is not a fault on the timeline, or the flow sent nothing after it took effect.
         """
         record = _fault_record(fault)
         return _figures.recovery_after(self.requests, record, self.timeline.faults, self._until())
@@ -264,7 +241,7 @@ class Flow:
 
     # -- waiting and asserting -----------------------------------------------------------
 
-    def wait_recovered(self, within: str | float = "10s", consecutive: int = 10) -> float:
+    def wait_recovered(self, within: Duration = "10s", consecutive: int = 10) -> float:
         """Wait until the last ``consecutive`` completed requests all succeeded; return the seconds waited.
 
         Raises:
@@ -285,37 +262,42 @@ class Flow:
         return eventually(
             last,
             until=lambda seen: seen == target,
-            within=parse_duration(within),
+            within=parse_duration(within, "within"),
             interval=0.05,
             what=f"{consecutive} successes in a row on flow {self.name}",
         )
 
-    def assert_max_outage(self, limit: str | float) -> None:
+    def assert_max_outage(self, limit: Duration) -> None:
         """Fail when an outage lasted longer than ``limit``: ``outage 5.21 s > 4.5 s allowed, from 2.09 s to 7.30 s, lb1 → lb2``."""
         __tracebackhide__ = True
-        self._assert(verdicts.max_outage(self.figures(), parse_duration(limit)))
+        self._assert(verdicts.max_outage(self.figures(), parse_duration(limit, "limit")))
 
-    def assert_min_availability(self, share: float | str) -> None:
+    def assert_min_availability(self, share: Share) -> None:
         """Fail when fewer than ``share`` (0.99, or "99 %") of the requests succeeded."""
         __tracebackhide__ = True
-        self._assert(verdicts.min_availability(self.figures(), verdicts.parse_share(share)))
+        self._assert(verdicts.min_availability(self.figures(), parse_share(share, "share")))
 
-    def assert_max_lost(self, allowed: int | float | str) -> None:
-        """Fail when more requests failed than ``allowed``: a count (an int) or a share (a float below 1, or "5 %")."""
+    def assert_max_lost(self, allowed: int | Share) -> None:
+        """Fail when more requests failed than ``allowed``: a count (an int) or a share (a float up to 1, or "5 %")."""
         __tracebackhide__ = True
-        self._assert(verdicts.max_lost(self.figures(), verdicts.parse_lost(allowed)))
+        self._assert(verdicts.max_lost(self.figures(), verdicts.parse_lost(allowed, "allowed")))
 
-    def assert_recovered(self, fault: FaultRecord | object, within: str | float) -> Recovery:
+    def assert_recovered(self, fault: FaultRecord | object, within: Duration) -> Recovery:
         """Fail unless the flow recovered from ``fault`` within ``within``; return the recovery."""
         __tracebackhide__ = True
         recovery = self.recovery_after(fault)
-        self._assert(verdicts.recovered_within(self.name, recovery, parse_duration(within)))
+        self._assert(verdicts.recovered_within(self.name, recovery, parse_duration(within, "within")))
         return recovery
 
     def _assert(self, breach: str | None) -> None:
         __tracebackhide__ = True
         if breach:
             raise AssertionError(breach)
+
+
+def _is_start(line: str) -> bool:
+    """Whether ``line`` is chaos-flow's first line (it runs, and says its start epoch)."""
+    return isinstance(inlab.parse_flow_line(line), inlab.FlowStart)
 
 
 def _describe(outcomes: Iterable[Outcome]) -> str:
@@ -325,5 +307,5 @@ def _describe(outcomes: Iterable[Outcome]) -> str:
 def _fault_record(fault: FaultRecord | object) -> FaultRecord:
     record = fault if isinstance(fault, FaultRecord) else getattr(fault, "record", None)
     if not isinstance(record, FaultRecord):
-        raise ChaosError(f"{fault!r} is not a fault on the timeline: pass a chaos.timeline.FaultRecord or an injected fault (with a `record`)")
+        raise UsageError(f"{fault!r} is not a fault on the timeline: pass a chaos.timeline.FaultRecord or an injected fault (with a `record`)")
     return record

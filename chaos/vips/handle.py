@@ -5,15 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 
-from chaos._internal.durations import parse_duration
+from chaos._internal.durations import Duration, parse_duration, parse_optional_duration
+from chaos._internal.hosts import HostRef, host_name
+from chaos._internal.parallel import parallel
 from chaos.errors import LabError
 from chaos.expect import eventually
-from chaos.host import Host
+from chaos.host import Host, RemoteProcess
 from chaos.spec.model import VipSpec
+from chaos.vips import keepalived
 from chaos.vips.history import OwnerHistory
-from chaos.vips.observer import OwnerObserver
+from chaos.vips.observer import WATCHER, OwnerObserver
+from chaos.vips.owners import Owners
 
 WATCHER_START_WAIT = 3.0
 """Seconds `wait_owner` gives the watchers started by `Lab.up` to report before it polls instead."""
@@ -23,15 +27,22 @@ class Vip:
     """A running VIP: its address, its members, who holds it, and who held it when.
 
     ``history`` (an `OwnerHistory`) is kept from the lab's start by one netlink watcher per
-    member; `owners` asks the members directly.
+    member; `owners` asks the members directly. Both give owners as an `Owners`, which equals
+    any list, tuple or set of the same names (``www.owners() == ["lb1"]``).
 
-    Example:
-        >>> www = lab.vips["www"]
-        >>> www.wait_owner("lb1", within="10s")
-        >>> www.owners()
-        ['lb1']
-        >>> www.history.as_report(), www.history.max_simultaneous_owners
-        ([[0.08, []], [3.39, ['lb1']]], 1)
+    `wait_owner` returns once the member holds the address, even while another member still
+    holds it too (a preempting master takes it a moment before the old one lets go); with
+    ``sole=True`` it waits until the member holds it alone. The examples in this project's
+    documentation use the plain form after a failover (the old master is dead, so the new one
+    is alone anyway) and ``sole=True`` where both members are alive.
+
+    Example::
+
+        www = lab.vips["www"]
+        www.wait_owner("lb1", within="10s", sole=True)
+        www.owners()                                     # Owners('lb1'), == ["lb1"]
+        www.takeover_window("lb2")                       # (2.609375, 3.609375) for priority 100, advert_int 1
+        www.history.as_report()                          # [[0.08, []], [3.39, ['lb1']]]
     """
 
     def __init__(self, spec: VipSpec, address: str, members: Mapping[str, Host]) -> None:
@@ -46,27 +57,47 @@ class Vip:
     def __repr__(self) -> str:
         return f"<Vip {self.name} {self.address} members={','.join(self.members)}>"
 
-    def owners(self) -> list[str]:
+    def owners(self) -> Owners:
         """The members that have the address on an interface now (a stopped member holds nothing)."""
-        with ThreadPoolExecutor(max_workers=len(self.members)) as pool:
-            held = list(pool.map(lambda host: host.holds(self.address), self.members.values()))
-        return [name for name, holds in zip(self.members, held, strict=True) if holds]
+        held = parallel(lambda host: host.holds(self.address), list(self.members.values()))
+        return Owners(name for name, holds in zip(self.members, held, strict=True) if holds)
 
-    def wait_owner(self, host: str, within: str | float = "10s", interval: float = 0.05) -> float:
-        """Wait until ``host`` holds the address; return the seconds waited.
+    def wait_owner(self, host: HostRef, within: Duration = "10s", interval: Duration = 0.05, *, sole: bool = False) -> float:
+        """Wait until ``host`` holds the address (with ``sole=True``: holds it alone); return the seconds waited.
+
+        Without ``sole`` it returns as soon as ``host`` holds the address, even if another member
+        still holds it as well: right after a preemption, or in a split brain.
 
         While the history is kept (always, in a lab) it returns the moment the member's
-        watcher reports the address; otherwise it polls every ``interval`` seconds.
+        watcher reports the address; otherwise it polls every ``interval``.
 
         Raises:
             LabError: ``host`` is not a member.
-            RecoveryTimeout: it did not happen in time; the error lists the owners seen and when.
+            RecoveryTimeout: it did not happen in time; ``last`` is the `Owners` seen last, and
+                the error lists the owners seen and when.
+
+        Example::
+
+            www.wait_owner("lb2", within="5s")               # lb2 holds it (maybe not alone)
+            www.wait_owner("lb1", within="10s", sole=True)   # lb1 holds it and nobody else does
         """
         __tracebackhide__ = True
-        if host not in self.members:
-            raise LabError(f"{host!r} is not a member of VIP {self.name!r}; members: {', '.join(self.members)}")
-        what = f"{host} to hold VIP {self.name} ({self.address})"
-        limit, waited = parse_duration(within), 0.0
+        member = self._member(host)
+        limit = parse_duration(within, "within")
+        poll = parse_duration(interval, "interval")
+        if sole:
+            what = f"{member} alone to hold VIP {self.name} ({self.address})"
+
+            def is_done(owners: Owners) -> bool:
+                return owners.sole == member
+
+        else:
+            what = f"{member} to hold VIP {self.name} ({self.address})"
+
+            def is_done(owners: Owners) -> bool:
+                return member in owners
+
+        waited = 0.0
         if self._observer is not None and not self.history.is_complete:  # just after Lab.up
             started = time.monotonic()
             self._observer.wait_live(min(WATCHER_START_WAIT, limit))
@@ -74,35 +105,69 @@ class Vip:
             limit = max(0.0, limit - waited)
         if self.is_observed:
             # The watchers report each change as it happens: no polling, no exec per member per poll.
-            return waited + self.history.wait_until(lambda owners: host in owners, within=limit, what=what)
-        return waited + eventually(self.owners, until=lambda owners: host in owners, within=limit, interval=interval, what=what)
+            return waited + self.history.wait_until(is_done, within=limit, what=what)
+        return waited + eventually(self.owners, until=is_done, within=limit, interval=poll, what=what)
 
-    def watch_owner(self, host: str, within: str | float = "10s") -> OwnerWatch:
+    def watch_owner(self, host: HostRef, within: Duration = "10s") -> OwnerWatch:
         """A context that records the kernel time at which ``host`` takes the address.
 
         Start it before the fault; after the block, ``watch.taken_at`` is the epoch time the
-        address appeared on ``host`` (None if it did not within ``within``).
+        address appeared on ``host`` (None if it did not within ``within`` of the watch's start).
 
-        Example:
-            >>> with www.watch_owner("lb2", within="10s") as watch:
-            ...     kill_lb1()
-            >>> watch.taken_at - fault_time
+        Example::
+
+            with www.watch_owner("lb2", within="10s") as watch:
+                kill_lb1()
+            watch.taken_at - fault_time
         """
-        if host not in self.members:
-            raise LabError(f"{host!r} is not a member of VIP {self.name!r}; members: {', '.join(self.members)}")
-        return OwnerWatch(self, host, parse_duration(within))
+        return OwnerWatch(self, self._member(host), parse_duration(within, "within"))
 
     def assert_single_owner(self) -> str:
         """Return the one member holding the address; raise AssertionError naming them otherwise."""
         __tracebackhide__ = True
         owners = self.owners()
-        if len(owners) != 1:
-            raise AssertionError(f"VIP {self.name} ({self.address}) is held by {len(owners)} members: {owners or 'none'}; expected exactly one")
-        return owners[0]
+        if owners.sole is None:
+            raise AssertionError(f"VIP {self.name} ({self.address}) is held by {len(owners)} members: {owners}; expected exactly one")
+        return owners.sole
+
+    # -- what the protocol promises ------------------------------------------------------
+
+    def master_down_interval(self, member: HostRef) -> float:
+        """Seconds ``member`` (a backup) waits without adverts before it takes over: RFC 5798's Master_Down_Interval.
+
+        From the spec: 3 x advert_int + Skew_Time, with the member's priority.
+
+        Raises:
+            LabError: ``member`` is not a member of this VIP.
+        """
+        return keepalived.master_down_interval(self.spec.members[self._member(member)], self.spec.advert_int)
+
+    def takeover_window(self, member: HostRef) -> tuple[float, float]:
+        """``(earliest, latest)`` seconds after the master dies at which ``member`` takes over (RFC 5798).
+
+        The window is (Master_Down_Interval - advert_int, Master_Down_Interval]: the master's last
+        advert left up to one interval before it died. Measure from the engine's exit time of
+        the master (``power_off``'s effective time), not from when the kill was asked.
+
+        Raises:
+            LabError: ``member`` is not a member of this VIP.
+
+        Example::
+
+            earliest, latest = www.takeover_window("lb2")
+            assert earliest - 0.05 <= taken_at - died_at <= latest + 0.05
+        """
+        return keepalived.takeover_window(self.spec.members[self._member(member)], self.spec.advert_int)
+
+    def _member(self, host: HostRef) -> str:
+        name = host_name(host, "host")
+        if name not in self.members:
+            raise LabError(f"{name!r} is not a member of VIP {self.name!r}; members: {', '.join(self.members)}")
+        return name
 
     # -- observation: the history of owners ---------------------------------------------
 
-    def start_observing(self, origin: float, timeout: float | None = None) -> bool:
+    def start_observing(self, origin: float, timeout: Duration | None = None) -> bool:
         """Start keeping `history` (times from ``origin``, the lab's start); the lab does this at `Lab.up`.
 
         A fresh history replaces the old one. The watchers start in the background (each is
@@ -111,20 +176,21 @@ class Vip:
 
         Args:
             origin: the lab clock's origin, epoch seconds.
-            timeout: wait up to this many seconds for every member's first report (None: do not wait).
+            timeout: wait up to this long for every member's first report (None: do not wait).
 
         Returns:
             Whether every member's state is known (always False without ``timeout``, unless instant).
 
-        Example:
-            >>> www.start_observing(lab.timeline.origin, timeout=10)
-            True
+        Example::
+
+            www.start_observing(lab.timeline.origin, timeout="10s")   # True
         """
+        limit = parse_optional_duration(timeout, "timeout")
         self.stop_observing()
         self.history = OwnerHistory(self.members, origin)
         self._observer = OwnerObserver(self.address, self.members, self.history)
         self._observer.start()
-        return self._observer.wait_live(timeout) if timeout is not None else self.history.is_complete
+        return self._observer.wait_live(limit) if limit is not None else self.history.is_complete
 
     def stop_observing(self, kill_watchers: bool = True) -> None:
         """Stop keeping `history` (it stays readable); ``kill_watchers=False`` when the lab is about to go anyway."""
@@ -138,11 +204,12 @@ class Vip:
         return self._observer is not None and self.history.is_complete
 
     def as_report(self) -> dict[str, object]:
-        """The VIP's entry in the test report (DESIGN.md section 6).
+        """The VIP's entry in the test report (owners as JSON lists).
 
-        Example:
-            >>> www.as_report()
-            {'name': 'www', 'address': '172.18.255.254', 'owners': [[0.05, []], [3.41, ['lb1']]], 'max_simultaneous_owners': 1}
+        Example::
+
+            www.as_report()
+            # {'name': 'www', 'address': '172.18.255.254', 'owners': [[0.05, []], [3.41, ['lb1']]], 'max_simultaneous_owners': 1}
         """
         return {
             "name": self.name,
@@ -152,26 +219,13 @@ class Vip:
         }
 
 
-# Runs inside the member: netlink tells the moment the address is added, to the millisecond,
-# on the kernel clock the runner shares (no polling delay in the figure).
-_WATCH_SCRIPT = """
-import subprocess, sys, time
-address = sys.argv[1]
-monitor = subprocess.Popen(["ip", "-o", "-4", "monitor", "address"], stdout=subprocess.PIPE, text=True)
-held = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
-print("watching", flush=True)
-if " %s/" % address in held:
-    print("held", repr(time.time()), flush=True)
-    sys.exit(0)
-for line in monitor.stdout:
-    if " %s/" % address in line and not line.startswith("Deleted"):
-        print("added", repr(time.time()), flush=True)
-        break
-"""
-
-
 class OwnerWatch:
-    """Watches one member for the moment it takes a VIP; use through `Vip.watch_owner`."""
+    """Watches one member for the moment it takes a VIP (a ``chaos-addrwatch`` in it); use through `Vip.watch_owner`.
+
+    Attributes:
+        taken_at: the epoch time (kernel clock) the address appeared on the member; None if it did not.
+        was_held_already: the member held the address when the watch began (``taken_at`` is then that moment).
+    """
 
     def __init__(self, vip: Vip, host: str, within: float) -> None:
         self.vip = vip
@@ -179,30 +233,35 @@ class OwnerWatch:
         self.within = within
         self.taken_at: float | None = None
         self.was_held_already = False
-        self._watching = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name=f"watch-{vip.name}-{host}", daemon=True)
-        self._error: BaseException | None = None
+        self._taken = threading.Event()
+        self._started = 0.0
+        self._watcher = RemoteProcess(
+            vip.members[host],
+            [WATCHER, vip.address],
+            self._take,
+            ready=lambda line: line.startswith("watching "),
+            name=f"watch for {host} to take VIP {vip.name}",
+        )
 
     def __enter__(self) -> OwnerWatch:
-        self._thread.start()
-        if not self._watching.wait(timeout=10):
-            raise LabError(f"could not start watching {self.host} for VIP {self.vip.name}: {self._error or 'no answer in 10 s'}")
+        self._started = time.monotonic()
+        self._watcher.start().wait_ready()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._thread.join(timeout=self.within)
-
-    def _watch(self) -> None:
-        argv = ["timeout", f"{self.within:g}", "python3", "-c", _WATCH_SCRIPT, self.vip.address]
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
-            for line in self.vip.members[self.host].stream(argv):
-                word, _, value = line.partition(" ")
-                if word == "watching":
-                    self._watching.set()
-                elif word in ("added", "held"):
-                    self.taken_at = float(value)
-                    self.was_held_already = word == "held"
-        except BaseException as exc:  # reported by __enter__ or by the caller reading taken_at
-            self._error = exc
+            self._taken.wait(max(0.0, self.within - (time.monotonic() - self._started)))
         finally:
-            self._watching.set()
+            self._watcher.stop()
+
+    def _take(self, line: str) -> None:
+        fields = line.split()
+        if self.taken_at is not None:
+            return
+        if fields[:1] == ["watching"] and len(fields) == 4 and fields[3] == "held":
+            self.taken_at, self.was_held_already = float(fields[2]), True
+        elif fields[:1] == ["added"] and len(fields) == 2:
+            self.taken_at = float(fields[1])
+        else:
+            return
+        self._taken.set()

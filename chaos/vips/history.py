@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from chaos.errors import RecoveryTimeout
-
-Owners = tuple[str, ...]
+from chaos._internal.durations import Duration, parse_duration
+from chaos.errors import RecoveryTimeout, UsageError
+from chaos.vips.owners import Owners
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Handover:
 
     ``released`` is when ``previous`` stopped being the sole owner, ``taken`` when ``owner``
     became it; ``via`` lists the owner sets in between: ``((),)`` when nobody held the
-    address (the usual failover), ``(("lb1", "lb2"),)`` when both did for a while.
+    address (the usual failover), ``(("lb1", "lb2"),)`` when both did for a while (each an `Owners`).
     """
 
     previous: str
@@ -90,14 +90,14 @@ class OwnerHistory:
         self._changed = threading.Condition()
 
     def __repr__(self) -> str:
-        return f"<OwnerHistory members={','.join(self.members)} events={len(self._events)} owners={list(self.owners)}>"
+        return f"<OwnerHistory members={','.join(self.members)} events={len(self._events)} owners={self.owners}>"
 
     # -- recording ----------------------------------------------------------------
 
     def record(self, member: str, holds: bool, epoch: float, cause: str) -> None:
         """Record that ``member`` holds (or not) the address since ``epoch`` (seconds since 1970)."""
         if member not in self.members:
-            raise ValueError(f"{member!r} is not a member; members: {', '.join(self.members)}")
+            raise UsageError(f"{member!r} is not a member; members: {', '.join(self.members)}")
         with self._changed:
             self._events.append(OwnerEvent(epoch - self.origin, member, holds, cause))
             self._known.add(member)
@@ -112,6 +112,16 @@ class OwnerHistory:
     def is_complete(self) -> bool:
         """Whether the state of every member is known (each watcher has reported at least once)."""
         with self._changed:
+            return self._known.issuperset(self.members)
+
+    def wait_complete(self, within: Duration, gave_up: Callable[[], bool] = lambda: False) -> bool:
+        """Wait until `is_complete` (every watcher has reported); False if not within ``within`` or once ``gave_up()``.
+
+        Wakes at each recorded event or error, so ``gave_up`` is asked whenever something is recorded.
+        """
+        limit = parse_duration(within, "within")
+        with self._changed:
+            self._changed.wait_for(lambda: self._known.issuperset(self.members) or gave_up(), limit)
             return self._known.issuperset(self.members)
 
     # -- reading --------------------------------------------------------------------
@@ -130,13 +140,13 @@ class OwnerHistory:
 
     @property
     def owners(self) -> Owners:
-        """The members holding the address according to the latest events."""
+        """The members holding the address according to the latest events (none before the first event)."""
         periods = self.periods
-        return periods[-1].owners if periods else ()
+        return periods[-1].owners if periods else Owners()
 
     def owners_at(self, at: float) -> Owners:
-        """The members holding the address at ``at`` seconds on the lab clock (``()`` before the first event)."""
-        held: Owners = ()
+        """The members holding the address at ``at`` seconds on the lab clock (none before the first event)."""
+        held = Owners()
         for period in self.periods:
             if period.start > at:
                 break
@@ -153,14 +163,15 @@ class OwnerHistory:
         """
         return max((len(p.owners) for p in self.periods), default=0)
 
-    def max_owners_lasting(self, seconds: float) -> int:
+    def max_owners_lasting(self, seconds: Duration) -> int:
         """The largest number of simultaneous owners that lasted at least ``seconds`` (an open period lasts).
 
-        Example:
-            >>> www.history.max_owners_lasting(0.05)     # ignore preemption handovers (~1 ms)
-            1
+        Example::
+
+            www.history.max_owners_lasting("50ms")     # ignore preemption handovers (~1 ms): 1
         """
-        return max((len(p.owners) for p in self.periods if p.duration is None or p.duration >= seconds), default=0)
+        least = parse_duration(seconds, "seconds")
+        return max((len(p.owners) for p in self.periods if p.duration is None or p.duration >= least), default=0)
 
     @property
     def shared_periods(self) -> list[OwnerPeriod]:
@@ -185,7 +196,7 @@ class OwnerHistory:
         return found
 
     def as_report(self) -> list[list[object]]:
-        """``[[seconds, [owners]], ...]``: each change of owners on the lab clock (DESIGN.md section 6).
+        """``[[seconds, [owners]], ...]``: each change of owners on the lab clock (the report format; owners as JSON lists).
 
         Example:
             >>> www.history.as_report()
@@ -195,36 +206,35 @@ class OwnerHistory:
 
     # -- waiting --------------------------------------------------------------------
 
-    def wait_until(self, predicate: Callable[[Owners], bool], within: float, what: str) -> float:
-        """Block until ``predicate(owners)`` holds; return the seconds waited.
+    def wait_until(self, predicate: Callable[[Owners], bool], within: Duration, what: str = "the VIP's owners to match") -> float:
+        """Block until ``predicate(owners)`` holds (``owners`` an `Owners`); return the seconds waited.
 
         Wakes at each recorded event, so it returns the moment a watcher reports the change.
+        `Owners` equals any list, tuple or set of the same names, so ``owners == ["lb1", "lb2"]``
+        matches whatever order the members were found in.
 
         Raises:
-            RecoveryTimeout: not within ``within`` seconds; carries the last owners and the
-                changes seen during the wait (seconds since the wait began).
+            RecoveryTimeout: not within ``within``; carries the last `Owners` and the changes
+                seen during the wait (seconds since the wait began).
 
-        Example:
-            >>> www.history.wait_until(lambda owners: owners == ("lb2",), within=5, what="lb2 alone holds www")
+        Example::
+
+            www.history.wait_until(lambda owners: owners == ["lb2"], within="5s", what="lb2 alone holds www")
         """
         __tracebackhide__ = True
+        limit = parse_duration(within, "within")
         started = time.monotonic()
         began_at = time.time() - self.origin
-        deadline = started + within
         with self._changed:
-            while True:
-                owners = _periods(sorted(self._events, key=lambda e: e.at), self.members)
-                current = owners[-1].owners if owners else ()
-                if predicate(current):
-                    return time.monotonic() - started
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._changed.wait(remaining)
-        seen: list[tuple[float, object]] = [
-            (max(0.0, p.start - began_at), list(p.owners)) for p in self.periods if p.end is None or p.end >= began_at
-        ]
-        raise RecoveryTimeout(what, within, list(current), seen)
+            if self._changed.wait_for(lambda: predicate(self._current()), limit):
+                return time.monotonic() - started
+            current = self._current()
+        seen: list[tuple[float, object]] = [(max(0.0, p.start - began_at), p.owners) for p in self.periods if p.end is None or p.end >= began_at]
+        raise RecoveryTimeout(what, limit, current, seen)
+
+    def _current(self) -> Owners:
+        periods = _periods(sorted(self._events, key=lambda e: e.at), self.members)
+        return periods[-1].owners if periods else Owners()
 
 
 def _periods(events: list[OwnerEvent], members: tuple[str, ...]) -> list[OwnerPeriod]:
@@ -237,7 +247,7 @@ def _periods(events: list[OwnerEvent], members: tuple[str, ...]) -> list[OwnerPe
         while index < len(events) and events[index].at == at:
             holding[events[index].member] = events[index].holds
             index += 1
-        owners = tuple(m for m in members if holding.get(m, False))
+        owners = Owners(m for m in members if holding.get(m, False))
         if periods and periods[-1].owners == owners:
             continue
         if periods:

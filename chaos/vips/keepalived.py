@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chaos.errors import SpecError
 from chaos.spec.model import VipSpec
 
 CONFIG_TEMPLATE_PATH = "/etc/chaos/keepalived.conf.in"
@@ -26,13 +27,17 @@ def render_config(host: str, vips: list[PlacedVip]) -> str:
     with the interface that holds an address in that subnet, since Docker does not promise
     interface names.
 
-    Example:
-        >>> print(render_config("lb1", [PlacedVip(vip, "10.77.0.250", "10.77.0.0/24")]))
+    Raises:
+        SpecError: ``host`` is a member of VIPs with different VRRP versions.
+
+    Example::
+
+        print(render_config("lb1", [PlacedVip(vip, "10.77.0.250", "10.77.0.0/24")]))
     """
     versions = {v.spec.vrrp_version for v in vips}
     if len(versions) > 1:
         # keepalived sets the VRRP version per process; mixed versions need two daemons.
-        raise ValueError(f"host {host!r} is a member of VIPs with VRRP versions {sorted(versions)}; use one version per host")
+        raise SpecError([f"host {host!r} is a member of VIPs with VRRP versions {sorted(versions)}; use one version per host"])
     lines = [
         "global_defs {",
         f"    router_id {host}",
@@ -83,7 +88,14 @@ def daemon_entry() -> dict[str, object]:
 
 
 def master_down_interval(priority: int, advert_int: float) -> float:
-    """RFC 5798: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - priority) x interval / 256."""
+    """RFC 5798: 3 x Advertisement_Interval + Skew_Time, Skew_Time = (256 - priority) x interval / 256.
+
+    `chaos.vips.Vip.master_down_interval` gives it for a member of a running VIP.
+
+    Example:
+        >>> master_down_interval(100, 1)
+        3.609375
+    """
     return 3 * advert_int + (256 - priority) * advert_int / 256
 
 
@@ -91,7 +103,12 @@ def takeover_window(priority: int, advert_int: float) -> tuple[float, float]:
     """When a backup of ``priority`` takes over after the master dies: (MDI - interval, MDI].
 
     The master's last advert left up to one interval before the fault, so the backup's
-    timer had already run for up to one interval.
+    timer had already run for up to one interval. `chaos.vips.Vip.takeover_window` gives it
+    for a member of a running VIP.
+
+    Example:
+        >>> takeover_window(100, 1)
+        (2.609375, 3.609375)
     """
     mdi = master_down_interval(priority, advert_int)
     return mdi - advert_int, mdi

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
+from chaos._internal.durations import Duration
+from chaos._internal.parallel import parallel
 from chaos.engine import ContainerGone
 from chaos.errors import ChaosError
-from chaos.host import Host
+from chaos.host import Host, RemoteProcess
 from chaos.vips.history import OwnerHistory
+from chaos_inlab import protocol as inlab
 
-WATCHER = "chaos-addrwatch"
-"""The in-lab script (chaos/images/dockerfiles/host/bin): netlink address notifications as lines."""
+WATCHER = inlab.ADDRWATCH
+"""The in-lab program: netlink address notifications as lines (``watching PID TIME held|free``, ``added TIME``, ``deleted TIME``)."""
 
 RESTART_PAUSE = 0.2
 """Seconds between looks at a stopped host (is it back?) and between restarts of a failed watcher."""
 
 MAX_FAILED_STARTS = 3
 """A watcher that dies this many times in a row on a running host is given up (the image lacks it?)."""
+
+STOP_GRACE = 2.0
+"""Seconds `OwnerObserver.stop` gives each watcher to end after SIGTERM before it is killed."""
 
 
 class OwnerObserver:
@@ -31,12 +34,13 @@ class OwnerObserver:
     kernel's netlink notification gives each change the moment it happens, for one idle
     process per member. When a member's host stops (power off), its stream ends: the member
     is recorded as holding nothing from then on, and its watcher starts again when the host
-    is back.
+    is back. Each watcher is a `RemoteProcess`; a thread per member restarts it.
 
-    Example:
-        >>> observer = OwnerObserver(www.address, www.members, www.history)
-        >>> observer.start(); observer.wait_live(10)
-        >>> observer.stop()
+    Example::
+
+        observer = OwnerObserver(www.address, www.members, www.history)
+        observer.start(); observer.wait_live("10s")
+        observer.stop()
     """
 
     def __init__(self, address: str, members: Mapping[str, Host], history: OwnerHistory) -> None:
@@ -44,7 +48,9 @@ class OwnerObserver:
         self.members = dict(members)
         self.history = history
         self._stopping = threading.Event()
-        self._pids: dict[str, int] = {}
+        self._lock = threading.Lock()  # between stop() and a member thread starting a new watcher
+        self._watchers: dict[str, RemoteProcess] = {}
+        self._given_up: set[str] = set()
         self._threads = [
             threading.Thread(target=self._follow, args=(name, host), name=f"owners-{address}-{name}", daemon=True)
             for name, host in self.members.items()
@@ -54,41 +60,44 @@ class OwnerObserver:
         for thread in self._threads:
             thread.start()
 
-    def wait_live(self, timeout: float) -> bool:
-        """Wait until every member's state is known; False if that did not happen in ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while not self.history.is_complete:
-            if time.monotonic() > deadline or not any(t.is_alive() for t in self._threads):
-                return False
-            time.sleep(0.01)
-        return True
+    def wait_live(self, within: Duration) -> bool:
+        """Wait until every member's state is known; False if that did not happen within ``within`` (or every watcher gave up)."""
+        return self.history.wait_complete(within, gave_up=lambda: self._given_up.issuperset(self.members))
 
     def stop(self, kill_watchers: bool = True) -> None:
         """Stop following; with ``kill_watchers``, end the in-lab processes too (not needed when the lab goes down)."""
-        self._stopping.set()
-        if kill_watchers and self._pids:
-            with ThreadPoolExecutor(max_workers=len(self._pids)) as pool:
-                list(pool.map(self._kill_watcher, list(self._pids.items())))
+        with self._lock:
+            self._stopping.set()
+            watchers = list(self._watchers.values())
+        if kill_watchers:
+            parallel(lambda watcher: watcher.stop("TERM", STOP_GRACE), watchers)
             for thread in self._threads:
-                thread.join(timeout=2)
+                thread.join(timeout=STOP_GRACE)
 
-    def _kill_watcher(self, item: tuple[str, int]) -> None:
-        name, pid = item
-        with contextlib.suppress(ChaosError):  # a host that is gone took its watcher with it
-            self.members[name].exec(["kill", str(pid)])
+    def _watch(self, name: str, host: Host) -> RemoteProcess | None:
+        """Start a watcher on ``host``; None when stopping."""
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            watcher = RemoteProcess(
+                host,
+                inlab.addrwatch_argv(self.address),
+                lambda line: self._take(name, line),
+                ready=_is_start,
+                name=f"{WATCHER} for {name}",
+            )
+            self._watchers[name] = watcher
+            return watcher.start()
 
     def _follow(self, name: str, host: Host) -> None:
         failed_starts = 0
-        while not self._stopping.is_set():
-            was_live = False
-            try:
-                for line in host.stream([WATCHER, self.address]):
-                    was_live = self._take(name, line) or was_live
-            except ContainerGone:
-                pass
-            except Exception as exc:  # an engine hiccup: say so in the history, then try again
-                self.history.record_error(f"{name}: watcher stream failed: {exc}")
-            ended = time.time()
+        while True:
+            watcher = self._watch(name, host)
+            if watcher is None:
+                return
+            watcher.join()
+            if watcher.error is not None and not isinstance(watcher.error, ContainerGone):  # an engine hiccup: say so, then try again
+                self.history.record_error(f"{name}: watcher stream failed: {watcher.error}")
             if self._stopping.is_set():
                 return
             try:
@@ -103,7 +112,7 @@ class OwnerObserver:
                     stopped = host.stopped_at()
                 except ChaosError:
                     stopped = None
-                self.history.record(name, False, stopped if stopped is not None else ended, "gone")
+                self.history.record(name, False, stopped if stopped is not None else watcher.ended_at or 0.0, "gone")
                 while not self._stopping.wait(RESTART_PAUSE):
                     try:
                         if host.is_running():
@@ -111,24 +120,25 @@ class OwnerObserver:
                     except ChaosError:
                         continue
                 continue
-            failed_starts = 0 if was_live else failed_starts + 1
+            failed_starts = 0 if watcher.is_ready else failed_starts + 1
             if failed_starts >= MAX_FAILED_STARTS:
+                self._given_up.add(name)  # before the error, whose record wakes `wait_live`
                 self.history.record_error(f"{name}: {WATCHER} did not start {MAX_FAILED_STARTS} times on a running host; not watching it any more")
                 return
             self._stopping.wait(RESTART_PAUSE)
 
-    def _take(self, name: str, line: str) -> bool:
-        """Record one watcher line; True for the line that says the watcher is live."""
+    def _take(self, name: str, line: str) -> None:
+        """Record one watcher line."""
+        parsed = inlab.parse_watch_line(line)
+        if parsed is not None:
+            self.history.record(name, parsed.held, parsed.at, parsed.reason)
+            return
         fields = line.split()
-        try:
-            if fields[:1] == ["watching"] and len(fields) == 4:
-                self._pids[name] = int(fields[1])
-                self.history.record(name, fields[3] == "held", float(fields[2]), fields[3])
-                return True
-            if fields[:1] in (["added"], ["deleted"]) and len(fields) == 2:
-                self.history.record(name, fields[0] == "added", float(fields[1]), fields[0])
-        except ValueError:
-            pass
-        if fields and fields[0] not in ("watching", "added", "deleted"):
+        if fields and fields[0] not in inlab.WATCH_WORDS:
             self.history.record_error(f"{name}: {line.strip()}")
-        return False
+
+
+def _is_start(line: str) -> bool:
+    """Whether ``line`` is the watcher's first (it is subscribed, and says the state)."""
+    parsed = inlab.parse_watch_line(line)
+    return parsed is not None and parsed.is_start

@@ -2,49 +2,50 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
+import importlib
 import math
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
 
 from chaos.engine import ExecResult
-from chaos.errors import ChaosError, LabError, RecoveryTimeout
+from chaos.errors import ChaosError, LabError, RecoveryTimeout, UsageError
+from chaos.host import PID_MARKER, PID_WRAPPER
 from chaos.timeline import Timeline
 from chaos.traffic import Flow, Outcome, Target
+from chaos_inlab import protocol
 
 ORIGIN = 1_700_000_000.0  # the lab's start (epoch)
 FLOW_START = ORIGIN + 2.0  # chaos-flow's own start, two seconds later
 HEADER = f"# chaos-flow 1 pid=42 start={FLOW_START!r} protocol=http target=10.0.0.250:80 rate=100 timeout=1"
-SCRIPT = Path(__file__).resolve().parents[2] / "chaos" / "images" / "dockerfiles" / "host" / "bin" / "chaos-flow"
 
 
 class FakeClient:
-    """Streams ``lines``; after them, waits for the flow's kill command, then streams ``tail``."""
+    """Streams ``lines`` (after the pid line a remote process starts with); after them, waits for a signal, then streams ``tail``."""
 
     name = "client"
 
     def __init__(self, lines: Sequence[str], tail: Sequence[str] = ()) -> None:
         self.lines = list(lines)
         self.tail = list(tail)
-        self.commands: list[str] = []
+        self.commands: list[list[str]] = []
         self.killed = threading.Event()
 
     def __repr__(self) -> str:
         return "<Host client fake>"
 
-    def stream(self, argv: Sequence[str]) -> Iterator[str]:
-        self.argv = list(argv)
+    def stream(self, argv: Sequence[str], container: str | None = None) -> Iterator[str]:
+        assert tuple(argv[: len(PID_WRAPPER)]) == PID_WRAPPER
+        self.argv = list(argv[len(PID_WRAPPER) :])
+        yield f"{PID_MARKER} 42"
         yield from self.lines
         if self.tail:
             self.killed.wait(5)
             yield from self.tail
 
-    def exec(self, command: str) -> ExecResult:
-        self.commands.append(command)
+    def exec(self, command: Sequence[str], container: str | None = None) -> ExecResult:
+        self.commands.append(list(command))
         self.killed.set()
         return ExecResult(0, "", "")
 
@@ -73,7 +74,8 @@ def test_records_stream_in_and_land_on_the_lab_clock():
     assert flow.stopped_at == pytest.approx(2.025, abs=1e-6) and flow.duration == pytest.approx(0.025, abs=1e-6)
     assert flow.max_late == pytest.approx(0.0012)
     assert list(flow.diagnostics) == ["chaos-flow: something odd"]
-    assert client.commands == ["grep -q chaos-flow /proc/42/cmdline 2>/dev/null && kill -TERM 42"]
+    [signal] = client.commands  # SIGTERM to pid 42 if it still is chaos-flow (tests/unit/test_remote_process.py runs that for real)
+    assert signal == protocol.process_signal_argv(42, "TERM", protocol.FLOW)
     assert client.argv == ["chaos-flow", "http", "10.0.0.250", "--rate", "100", "--timeout", "0.2", "--port", "80", "--expect", "lb1,lb2"]
     assert not flow.is_running
     assert [note.text for note in flow.timeline.notes] == [
@@ -155,11 +157,17 @@ def test_wait_recovered_times_out_with_the_outcomes_it_saw():
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"rate": 0}, "flow rate 0 is not a positive number"), ({"timeout": math.inf}, "flow timeout inf is not a positive number")],
+    [
+        ({"rate": 0}, "flow rate 0 is not a positive number"),
+        ({"rate": "fast"}, "flow rate 'fast' is not a positive number"),
+        ({"timeout": math.inf}, "timeout=inf is not a duration"),
+        ({"timeout": "0s"}, "flow timeout 0.0 is not a positive duration"),
+        ({"timeout": "soon"}, "timeout='soon' is not a duration"),
+    ],
 )
 def test_bad_rates_and_timeouts_are_refused(options, message):
     arguments = {"rate": 100.0, "timeout": 1.0, **options}
-    with pytest.raises(LabError, match=message):
+    with pytest.raises(UsageError, match=message):
         Flow(FakeClient([]), "http", Target("10.0.0.1", "x", 80), timeline=Timeline(), **arguments)  # type: ignore[arg-type]
 
 
@@ -168,11 +176,7 @@ def test_bad_rates_and_timeouts_are_refused(options, message):
 
 @pytest.fixture(scope="module")
 def chaos_flow():
-    loader = importlib.machinery.SourceFileLoader("chaos_flow_script", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("chaos_flow_script", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return importlib.import_module("chaos_inlab.flow")
 
 
 def test_http_answers_are_named_by_header_or_body(chaos_flow):

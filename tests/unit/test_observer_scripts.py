@@ -1,37 +1,24 @@
-"""The in-lab scripts' parsers: chaos-capture tells VRRP from CARP, chaos-addrwatch reads netlink (no Docker)."""
+"""The in-lab programs' parsers (chaos_inlab): chaos-capture tells VRRP from CARP, chaos-addrwatch reads netlink (no Docker)."""
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
+import importlib
 import socket
 import struct
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-BIN = Path(__file__).resolve().parents[2] / "chaos" / "images" / "dockerfiles" / "host" / "bin"
-
-
-def load(script: str) -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader(script.replace("-", "_"), str(BIN / script))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def capture() -> ModuleType:
     pytest.importorskip("scapy")
-    return load("chaos-capture")
+    return importlib.import_module("chaos_inlab.capture")
 
 
 @pytest.fixture(scope="module")
 def addrwatch() -> ModuleType:
-    return load("chaos-addrwatch")
+    return importlib.import_module("chaos_inlab.addrwatch")
 
 
 def ip_header(src: str = "10.77.0.2") -> object:
