@@ -25,6 +25,7 @@ import docker.errors
 import requests.exceptions
 
 from chaos._internal.durations import Duration, parse_duration
+from chaos.errors import ContainerGone as ContainerGone  # raised here; callers import it from either module
 from chaos.errors import EngineError, ImageError
 
 DEFAULT_TIMEOUT = 60
@@ -92,10 +93,6 @@ class LabelledObject:
     id: str
     name: str
     labels: Mapping[str, str]
-
-
-class ContainerGone(EngineError):
-    """The container is not running (killed, stopped or removed)."""
 
 
 class ExecSession:
@@ -178,13 +175,19 @@ class Engine:
         self.version: str = client.version().get("Version", "unknown")
 
     @classmethod
-    def connect(cls, base_url: str | None = None, timeout: int = DEFAULT_TIMEOUT) -> Engine:
+    def connect(cls, base_url: str | None = None, timeout: Duration = DEFAULT_TIMEOUT) -> Engine:
         """Connect to ``base_url`` (else ``DOCKER_HOST``, else the local socket) and check it answers.
+
+        Args:
+            base_url: ``unix:///var/run/docker.sock``, ``tcp://host:2375``...
+            timeout: how long one API call may take (seconds, or ``"60s"``).
 
         Raises:
             EngineError: no engine answers there; the message says where it looked and what to do.
+            UsageError: ``timeout`` is not a duration.
         """
         where = base_url or "DOCKER_HOST or unix:///var/run/docker.sock"
+        timeout = parse_duration(timeout, "timeout")
         try:
             if base_url:
                 client = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)

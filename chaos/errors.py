@@ -30,6 +30,10 @@ class EngineError(ChaosError, RuntimeError):
     """The Docker engine is unreachable or refused an operation."""
 
 
+class ContainerGone(EngineError):
+    """The container is not running (killed, stopped or removed), so the call could not be done in it."""
+
+
 class ImageError(ChaosError, RuntimeError):
     """An image is missing or could not be built."""
 

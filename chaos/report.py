@@ -1,4 +1,4 @@
-"""The per-test JSON report (DESIGN.md section 6): faults, flows, VIPs and the SLO verdict, on the lab clock."""
+"""The per-test JSON report (its format: README.md, "Reports"): faults, flows, VIPs and the SLO verdict, on the lab clock."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ class FaultRecord:
     detail: str = ""
 
     def as_report(self) -> dict[str, object]:
-        """The report's shape (DESIGN.md section 6): name, targets, requested, effective, healed."""
+        """This fault's entry in the JSON report (README.md, "Reports"): name, targets, requested, effective, healed."""
         data = asdict(self)
         data["targets"] = list(self.targets)
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in data.items()}
