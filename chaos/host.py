@@ -36,10 +36,11 @@ KILL_GRACE = 2.0
 class Host:
     """A running lab host: its host container (which owns the network namespace) and its workloads.
 
-    Example:
-        >>> lab.hosts["lb1"].check("ip -o -4 addr show").stdout
-        >>> lab.hosts["lb1"].address("front")
-        '172.20.0.2'
+    Example::
+
+        lab.hosts["lb1"].check("ip -o -4 addr show").stdout
+        lab.hosts["lb1"].address("front")
+        # '172.20.0.2'
     """
 
     def __init__(self, spec: HostSpec, engine: Engine, container: str, workloads: Mapping[str, str], network_names: Mapping[str, str]) -> None:
@@ -173,19 +174,21 @@ class Host:
         Raises:
             EngineError: the container or the file does not exist.
 
-        Example:
-            >>> lab.hosts["client"].read_file("/etc/hostname")
-            b'client\\n'
+        Example::
+
+            lab.hosts["client"].read_file("/etc/hostname")
+            # b'client\\n'
         """
         return self._engine.read_file(self._container_of(container), path)
 
     def stopped_at(self) -> float | None:
         """When the host container last stopped (epoch seconds, the engine's own record); None while it runs.
 
-        Example:
-            >>> lab.hosts["lb1"].kill()
-            >>> lab.hosts["lb1"].stopped_at()
-            1714557072.081
+        Example::
+
+            lab.hosts["lb1"].kill()
+            lab.hosts["lb1"].stopped_at()
+            # 1714557072.081
         """
         state = self._engine.state(self.container)
         return None if state.running else state.finished_at

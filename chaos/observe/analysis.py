@@ -148,9 +148,10 @@ def runs(packets: Iterable[Packet], vip: VipRef, silence: float = SILENCE_INTERV
     A stretch ends when the router is silent for more than ``silence`` advertised intervals.
     Adverts with priority 0 (a master resigning) do not count: they say "I am leaving".
 
-    Example:
-        >>> [(r.source, r.first, r.last) for r in runs(capture.packets, lab.vips["www"])]
-        [('lb1', 3.41, 9.41), ('lb2', 13.02, 20.02)]
+    Example::
+
+        [(r.source, r.first, r.last) for r in runs(capture.packets, lab.vips["www"])]
+        # [('lb1', 3.41, 9.41), ('lb2', 13.02, 20.02)]
     """
     found: list[AdvertRun] = []
     open_runs: dict[str, AdvertRun] = {}
@@ -176,10 +177,11 @@ def transitions(packets: Iterable[Packet], vip: VipRef, silence: float = SILENCE
     The first one (the election) has no previous master. A router that comes back after a
     silence with nobody else in between is a transition from itself.
 
-    Example:
-        >>> t = transitions(capture.packets, lab.vips["www"])[-1]
-        >>> (t.previous, t.master, round(t.gap, 3))
-        ('lb1', 'lb2', 3.61)
+    Example::
+
+        t = transitions(capture.packets, lab.vips["www"])[-1]
+        (t.previous, t.master, round(t.gap, 3))
+        # ('lb1', 'lb2', 3.61)
     """
     packets = list(packets)
     adverts = [a for a in adverts_of(packets, router_id_of(vip)) if a.priority != 0]
@@ -204,9 +206,10 @@ def split_brains(packets: Iterable[Packet], vip: VipRef, silence: float = SILENC
     A single advert inside another router's stretch counts too, as an interval of zero length:
     for that moment two routers claimed to be master.
 
-    Example:
-        >>> split_brains(capture.packets, 51)
-        [SplitBrain(start=3.2, end=12.2, sources=('lb1', 'lb2'))]
+    Example::
+
+        split_brains(capture.packets, 51)
+        # [SplitBrain(start=3.2, end=12.2, sources=('lb1', 'lb2'))]
     """
     edges: list[tuple[float, int, str]] = []
     for run in runs(packets, vip, silence):
@@ -239,9 +242,10 @@ def first_gratuitous_arp(
 ) -> Arp | None:
     """The first gratuitous ARP after ``after`` (and before ``before``), for one of ``addresses`` and from one of ``macs`` when given.
 
-    Example:
-        >>> first_gratuitous_arp(capture.packets, after=9.41, addresses=["172.18.255.254"]).source
-        'lb2'
+    Example::
+
+        first_gratuitous_arp(capture.packets, after=9.41, addresses=["172.18.255.254"]).source
+        # 'lb2'
     """
     wanted = set(addresses) if addresses is not None else None
     senders = set(macs) if macs is not None else None
@@ -262,10 +266,11 @@ def failovers(packets: Iterable[Packet], vip: VipRef, addresses: Iterable[str] |
     advert leaves) and before the next change, for ``addresses`` (default: the VIP's address
     when ``vip`` is a handle; any address for a bare router id).
 
-    Example:
-        >>> f = failovers(capture.packets, lab.vips["www"])[0]
-        >>> (f.transition.master, round(f.transition.gap, 3), f.garp.source)
-        ('lb2', 3.61, 'lb2')
+    Example::
+
+        f = failovers(capture.packets, lab.vips["www"])[0]
+        (f.transition.master, round(f.transition.gap, 3), f.garp.source)
+        # ('lb2', 3.61, 'lb2')
     """
     packets = list(packets)
     wanted = list(addresses) if addresses is not None else addresses_of(vip)
@@ -283,8 +288,9 @@ def failovers(packets: Iterable[Packet], vip: VipRef, addresses: Iterable[str] |
 def merge(*captures: Sequence[Packet]) -> list[Packet]:
     """Packets of several captures in time order, each packet once (two hosts see the same advert).
 
-    Example:
-        >>> both = merge(capture_on_lb1.packets, capture_on_lb2.packets)
+    Example::
+
+        both = merge(capture_on_lb1.packets, capture_on_lb2.packets)
     """
     merged: list[Packet] = []
     recent: list[Packet] = []

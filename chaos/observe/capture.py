@@ -32,14 +32,15 @@ class Capture:
     open in Wireshark. Run it on a host that survives the fault (the client, not the
     master): a bridge floods VRRP multicast and gratuitous ARP to every host on the network.
 
-    Example:
-        >>> with lab.capture("client", directory=tmp_path) as capture:
-        ...     lab.hosts["lb1"].kill()
-        ...     www.wait_owner("lb2", within="10s")
-        >>> capture.failovers(www)[0].transition.gap        # the backup's Master_Down_Interval
-        3.61
-        >>> capture.pcap
-        PosixPath('/tmp/pytest-of-root/.../pair-client-1.pcap')
+    Example::
+
+        with lab.capture("client", directory=tmp_path) as capture:
+            lab.hosts["lb1"].kill()
+            www.wait_owner("lb2", within="10s")
+        capture.failovers(www)[0].transition.gap        # the backup's Master_Down_Interval
+        # 3.61
+        capture.pcap
+        # PosixPath('/tmp/pytest-of-root/.../pair-client-1.pcap')
     """
 
     def __init__(

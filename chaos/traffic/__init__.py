@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from chaos._internal.durations import parse_duration
-from chaos.errors import ChaosError, LabError
+from chaos._internal.durations import Duration
+from chaos._internal.hosts import HostRef, host_name
+from chaos.errors import ChaosError, LabError, UsageError
 from chaos.host import Host
 from chaos.traffic.figures import FlowFigures, Outage, Recovery
 from chaos.traffic.flow import DEFAULT_PORTS, PROTOCOLS, Flow, Target
@@ -31,11 +33,12 @@ class Traffic:
     flow never sends anywhere else. For a VIP, an answer from a host that is not a member
     counts as a wrong answer; for a host, an answer from any other host does.
 
-    Example:
-        >>> with lab.traffic.http("client", lab.vips["www"], rate=200, timeout="500ms") as flow:
-        ...     ...
-        >>> lab.traffic.flows
-        [<Flow http client->www 200/s stopped requests=812>]
+    Example::
+
+        with lab.traffic.http("client", lab.vips["www"], rate=200, timeout="500ms") as flow:
+            ...
+        lab.traffic.flows
+        # [<Flow http client->www 200/s stopped requests=812>]
     """
 
     def __init__(self, lab: Lab) -> None:
@@ -45,31 +48,31 @@ class Traffic:
     def __repr__(self) -> str:
         return f"<Traffic of {self._lab.name}: {len(self.flows)} flows>"
 
-    def http(self, client: str | Host, target: Vip | Host | str, **options: object) -> Flow:
+    def http(self, client: HostRef, target: Vip | HostRef, **options: object) -> Flow:
         """An HTTP GET flow (a new connection per request; default port 80). See `flow` for the options."""
-        return self.flow("http", client, target, **options)  # type: ignore[arg-type]
+        return self.flow("http", client, target, **_options(options))
 
-    def tcp(self, client: str | Host, target: Vip | Host | str, **options: object) -> Flow:
-        """A TCP connect flow: connect, read the responder's name line (default port 9000)."""
-        return self.flow("tcp", client, target, **options)  # type: ignore[arg-type]
+    def tcp(self, client: HostRef, target: Vip | HostRef, **options: object) -> Flow:
+        """A TCP connect flow: connect, read the responder's name line (default port 9000). See `flow` for the options."""
+        return self.flow("tcp", client, target, **_options(options))
 
-    def udp(self, client: str | Host, target: Vip | Host | str, **options: object) -> Flow:
-        """A UDP request/response flow (default port 9000)."""
-        return self.flow("udp", client, target, **options)  # type: ignore[arg-type]
+    def udp(self, client: HostRef, target: Vip | HostRef, **options: object) -> Flow:
+        """A UDP request/response flow (default port 9000). See `flow` for the options."""
+        return self.flow("udp", client, target, **_options(options))
 
-    def icmp(self, client: str | Host, target: Vip | Host | str, **options: object) -> Flow:
-        """An ICMP echo flow; the responder is named by the MAC address of the reply."""
-        return self.flow("icmp", client, target, **options)  # type: ignore[arg-type]
+    def icmp(self, client: HostRef, target: Vip | HostRef, **options: object) -> Flow:
+        """An ICMP echo flow; the responder is named by the MAC address of the reply. See `flow` for the options."""
+        return self.flow("icmp", client, target, **_options(options))
 
     def flow(
         self,
         protocol: str,
-        client: str | Host,
-        target: Vip | Host | str,
+        client: HostRef,
+        target: Vip | HostRef,
         *,
         port: int | None = None,
         rate: float = DEFAULT_RATE,
-        timeout: str | float = DEFAULT_TIMEOUT,
+        timeout: Duration = DEFAULT_TIMEOUT,
         network: str | None = None,
         expect: list[str] | tuple[str, ...] | None = None,
         name: str | None = None,
@@ -91,24 +94,30 @@ class Traffic:
             name: the flow's name in reports (default ``"http client->www"``).
 
         Raises:
-            LabError: an unknown client, protocol or target, a target outside the lab, or
-                one the client shares no network with.
+            UsageError: an unknown protocol or option, a rate, timeout or port that is not one.
+            LabError: an unknown client or target, a target outside the lab, or one the client
+                shares no network with.
 
-        Example:
-            >>> flow = lab.traffic.flow("udp", "client", "lb1", rate=500, timeout=0.2)
+        Example::
+
+            flow = lab.traffic.flow("udp", "client", "lb1", rate=500, timeout=0.2)
         """
         if protocol not in PROTOCOLS:
-            raise LabError(f"unknown flow protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
+            raise UsageError(f"unknown flow protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+            raise UsageError(f"port={port!r} is not a port; give a number from 1 to 65535")
         sender = self._host(client, "client")
         address, label, default_expect = self._resolve(sender, target, network)
-        wanted = default_expect if expect is None else tuple(expect)
+        if isinstance(expect, str):
+            expect = [expect]  # one host's name, not its letters
+        wanted = default_expect if expect is None else tuple(host_name(h, "expect") for h in expect)
         names = self._mac_names() if protocol == "icmp" else ()
         made = Flow(
             sender,
             protocol,
             Target(address, label, DEFAULT_PORTS[protocol] if port is None else port, tuple(sorted(set(wanted))), names),
             rate=rate,
-            timeout=parse_duration(timeout),
+            timeout=timeout,
             timeline=self._lab.timeline,
             name=name,
         )
@@ -122,13 +131,13 @@ class Traffic:
 
     # -- resolving ----------------------------------------------------------------------
 
-    def _host(self, host: str | Host, role: str) -> Host:
-        name = host.name if isinstance(host, Host) else host
+    def _host(self, host: HostRef, role: str) -> Host:
+        name = host_name(host, role)
         if name not in self._lab.hosts or (isinstance(host, Host) and self._lab.hosts[name] is not host):
             raise LabError(f"{role} {name!r} is not a host of lab {self._lab.name}; hosts: {', '.join(self._lab.hosts) or 'none'}")
         return self._lab.hosts[name]
 
-    def _resolve(self, client: Host, target: Vip | Host | str, network: str | None) -> tuple[str, str, tuple[str, ...]]:
+    def _resolve(self, client: Host, target: Vip | HostRef, network: str | None) -> tuple[str, str, tuple[str, ...]]:
         """(address, label, expected responders) of a target, refusing anything outside the lab."""
         if isinstance(target, Vip):
             vip = self._lab.vips.get(target.name)
@@ -179,12 +188,17 @@ class Traffic:
         docker_names = {net.docker_name for net in self._lab.networks.values()}
         for host in self._lab.hosts.values():
             try:
-                networks = self._lab.engine.inspect(host.container)["NetworkSettings"]["Networks"] or {}
+                networks = self._lab.engine.container_info(host.container).networks
             except ChaosError:  # a host that is down names nothing
                 continue
-            names += [
-                (settings["MacAddress"].lower(), host.name)
-                for net, settings in networks.items()
-                if net in docker_names and settings.get("MacAddress")
-            ]
+            names += [(endpoint.mac.lower(), host.name) for net, endpoint in networks.items() if net in docker_names and endpoint.mac]
         return tuple(names)
+
+
+def _options(options: dict[str, object]) -> dict[str, Any]:  # Any: `Traffic.flow` checks each value
+    """The keyword options of `Traffic.flow`, refusing unknown ones with the list of known ones."""
+    known = [name for name, p in inspect.signature(Traffic.flow).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UsageError(f"unknown flow option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; the options are: {', '.join(known)}")
+    return options

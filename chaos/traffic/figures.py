@@ -90,9 +90,10 @@ class Recovery:
             the flow saw no outage; ``math.inf`` when it never recovered.
         outage: the outage attributed to the fault (None: undisturbed).
 
-    Example:
-        >>> recovery = flow.recovery_after(chaos.last)
-        >>> assert recovery.seconds < 4.5, recovery.describe()
+    Example::
+
+        recovery = flow.recovery_after(chaos.last)
+        assert recovery.seconds < 4.5, recovery.describe()
     """
 
     fault: int
@@ -184,9 +185,10 @@ class FlowFigures:
 def availability(requests: Requests) -> float | None:
     """The share of requests that succeeded; None for a flow with no completed request.
 
-    Example:
-        >>> availability(requests)
-        0.5725
+    Example::
+
+        availability(requests)
+        # 0.5725
     """
     if not len(requests):
         return None
@@ -212,9 +214,10 @@ def outages(requests: Requests, until: float | None = None) -> list[Outage]:
         until: when the flow stopped (lab clock): the end of an outage still going on then.
             Default: the last request's send time.
 
-    Example:
-        >>> [(o.start, o.end) for o in outages(requests)]
-        [(2.09, 5.61)]
+    Example::
+
+        [(o.start, o.end) for o in outages(requests)]
+        # [(2.09, 5.61)]
     """
     found: list[Outage] = []
     start: float | None = None
@@ -247,9 +250,10 @@ def recovery_after(requests: Requests, fault: FaultLike, later_faults: Sequence[
     Raises:
         UsageError: the flow sent nothing at or after the fault took effect, so it cannot tell.
 
-    Example:
-        >>> recovery_after(requests, timeline.faults[0], timeline.faults[1:]).seconds
-        3.53
+    Example::
+
+        recovery_after(requests, timeline.faults[0], timeline.faults[1:]).seconds
+        # 3.53
     """
     effective = fault.effective if fault.effective is not None else fault.requested
     label = f"{fault.name}({', '.join(fault.targets)})"
@@ -285,9 +289,10 @@ def recoveries(requests: Requests, faults: Sequence[FaultLike], until: float | N
 def latency_quantile(requests: Requests, q: float) -> float | None:
     """The ``q`` quantile (0..1, nearest rank) of the successful requests' latency in seconds; None without any.
 
-    Example:
-        >>> latency_quantile(requests, 0.99)
-        0.0012
+    Example::
+
+        latency_quantile(requests, 0.99)
+        # 0.0012
     """
     if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 1:
         raise UsageError(f"quantile {q!r} is not between 0 and 1; write 0.99 for the 99th percentile")
@@ -300,9 +305,10 @@ def latency_quantile(requests: Requests, q: float) -> float | None:
 def served_by(requests: Requests) -> list[tuple[str, float]]:
     """Who answered, as ``[(host, since)]``: a new entry each time the responder of successful requests changes.
 
-    Example:
-        >>> served_by(requests)
-        [('lb1', 0.0), ('lb2', 5.61)]
+    Example::
+
+        served_by(requests)
+        # [('lb1', 0.0), ('lb2', 5.61)]
     """
     changes: list[tuple[str, float]] = []
     for i in range(len(requests)):
@@ -315,9 +321,10 @@ def served_by(requests: Requests) -> list[tuple[str, float]]:
 def summarize(name: str, requests: Requests, faults: Sequence[FaultLike] = (), until: float | None = None) -> FlowFigures:
     """Every figure of one flow at once.
 
-    Example:
-        >>> summarize("http client->www", requests, lab.timeline.faults).summary()
-        'http client->www: 400 requests, 57.25 % ok, longest outage 3.52 s, recovery #0 3.53 s, p99 1.2 ms'
+    Example::
+
+        summarize("http client->www", requests, lab.timeline.faults).summary()
+        # 'http client->www: 400 requests, 57.25 % ok, longest outage 3.52 s, recovery #0 3.53 s, p99 1.2 ms'
     """
     count = len(requests)
     return FlowFigures(

@@ -60,13 +60,14 @@ class Flow:
     Times are seconds on the lab clock (``lab.timeline``), like the faults', so figures and
     faults line up.
 
-    Example:
-        >>> with lab.traffic.http("client", lab.vips["www"], rate=200) as flow:
-        ...     chaos.inject(faults.power_off("lb1"))
-        ...     flow.wait_recovered(within="10s")
-        >>> flow.recovery_after(chaos.last).seconds
-        3.53
-        >>> flow.assert_max_outage("4.5s")
+    Example::
+
+        with lab.traffic.http("client", lab.vips["www"], rate=200) as flow:
+            chaos.inject(faults.power_off("lb1"))
+            flow.wait_recovered(within="10s")
+        flow.recovery_after(chaos.last).seconds
+        # 3.53
+        flow.assert_max_outage("4.5s")
     """
 
     def __init__(
@@ -128,9 +129,7 @@ class Flow:
         """
         if self._process is not None:
             raise LabError(f"{self!r} was started already; build a new flow for a new run")
-        self._process = RemoteProcess(
-            self.client, self.argv, self._take, ready=_is_start, on_end=self._ended, name=f"flow {self.name}"
-        )
+        self._process = RemoteProcess(self.client, self.argv, self._take, ready=_is_start, on_end=self._ended, name=f"flow {self.name}")
         self._process.start().wait_ready(START_TIMEOUT)
         self.timeline.note(f"flow {self.name} started ({self.rate:g}/s, timeout {self.timeout:g} s)", self._origin)
         return self
@@ -191,9 +190,10 @@ class Flow:
     def figures(self, faults: Sequence[FaultRecord] | None = None) -> FlowFigures:
         """Every figure at once (``faults`` default: every fault on the lab's timeline).
 
-        Example:
-            >>> print(flow.figures().summary())
-            http client->www: 400 requests, 57.25 % ok, longest outage 3.52 s, recovery #0 3.53 s, p99 1.2 ms
+        Example::
+
+            print(flow.figures().summary())
+            # http client->www: 400 requests, 57.25 % ok, longest outage 3.52 s, recovery #0 3.53 s, p99 1.2 ms
         """
         found = _figures.summarize(self.name, self.requests, self.timeline.faults if faults is None else faults, self._until())
         extra = {"protocol": self.protocol, "client": self.client.name, "target": self.target.label, "rate": self.rate}
@@ -224,10 +224,11 @@ class Flow:
     def recovery_after(self, fault: FaultRecord | object) -> Recovery:
         """How the flow came back after ``fault`` (a timeline record, or an injection with a ``record``).
 
-        Example:
-            >>> recovery = flow.recovery_after(chaos.last)
-            >>> recovery.seconds, recovery.outage.before, recovery.outage.after
-            (3.53, 'lb1', 'lb2')
+        Example::
+
+            recovery = flow.recovery_after(chaos.last)
+            recovery.seconds, recovery.outage.before, recovery.outage.after
+            # (3.53, 'lb1', 'lb2')
 
         Raises:
             UsageError: ``fault`` is not a fault on the timeline, or the flow sent nothing after it took effect.
@@ -247,8 +248,9 @@ class Flow:
         Raises:
             RecoveryTimeout: not within ``within``; the error shows the last outcomes seen and how they changed.
 
-        Example:
-            >>> flow.wait_recovered(within="10s")
+        Example::
+
+            flow.wait_recovered(within="10s")
         """
         __tracebackhide__ = True
 

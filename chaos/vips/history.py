@@ -71,14 +71,15 @@ class OwnerHistory:
     Times are seconds on the lab clock (``origin`` is the lab's start, epoch seconds).
     Recording is thread-safe; every reader computes from a snapshot.
 
-    Example:
-        >>> history = www.history
-        >>> history.as_report()
-        [[0.052, []], [3.41, ['lb1']], [9.02, ['lb2']]]
-        >>> history.max_simultaneous_owners
-        1
-        >>> [round(h.seconds, 2) for h in history.handovers]
-        [3.52]
+    Example::
+
+        history = www.history
+        history.as_report()
+        # [[0.052, []], [3.41, ['lb1']], [9.02, ['lb2']]]
+        history.max_simultaneous_owners
+        # 1
+        [round(h.seconds, 2) for h in history.handovers]
+        # [3.52]
     """
 
     def __init__(self, members: Iterable[str], origin: float = 0.0) -> None:
@@ -198,9 +199,10 @@ class OwnerHistory:
     def as_report(self) -> list[list[object]]:
         """``[[seconds, [owners]], ...]``: each change of owners on the lab clock (the report format; owners as JSON lists).
 
-        Example:
-            >>> www.history.as_report()
-            [[0.05, []], [3.41, ['lb1']], [9.02, ['lb2']]]
+        Example::
+
+            www.history.as_report()
+            # [[0.05, []], [3.41, ['lb1']], [9.02, ['lb2']]]
         """
         return [[round(p.start, 3), list(p.owners)] for p in self.periods]
 

@@ -17,9 +17,10 @@ def vip_addresses(topology: Topology, subnets: Mapping[str, str]) -> dict[str, s
 
     Docker hands out addresses from the bottom of a subnet, so the top is free.
 
-    Example:
-        >>> vip_addresses(topology, {"front": "172.18.0.0/16"})
-        {'www': '172.18.255.254'}
+    Example::
+
+        vip_addresses(topology, {"front": "172.18.0.0/16"})
+        # {'www': '172.18.255.254'}
     """
     taken = {a.address for h in topology.hosts.values() for a in h.networks if a.address}
     taken |= {v.address for v in topology.vips.values() if v.address}
@@ -41,9 +42,10 @@ def host_addresses(topology: Topology, subnets: Mapping[str, str], vip_addresses
 
     Fixed addresses survive a host's restart, so power_off then power_on keeps them.
 
-    Example:
-        >>> host_addresses(topology, {"front": "172.18.0.0/16"}, {})[("lb1", "front")]
-        '172.18.0.2'
+    Example::
+
+        host_addresses(topology, {"front": "172.18.0.0/16"}, {})[("lb1", "front")]
+        # '172.18.0.2'
     """
     taken = {a.address for h in topology.hosts.values() for a in h.networks if a.address} | set(vip_addresses.values())
     cursors = {name: ipaddress.IPv4Network(subnet).network_address + 2 for name, subnet in subnets.items()}  # .1 is the gateway
