@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from chaos.errors import SpecError
+from chaos._internal.durations import parse_duration
+from chaos.errors import SpecError, UsageError
 from chaos.spec.model import HOST_IMAGE, Attachment, ContainerSpec, HostSpec, NetworkSpec, Topology, VipSpec
 
 PROVIDERS = ("keepalived",)
@@ -477,6 +478,12 @@ class _Checker:
         return result if len(result) == len(raw) else None
 
     def advert_int(self, value: object, path: str, version: object) -> float | None:
+        if isinstance(value, str):  # a duration with a unit, like every time in the API: "1s", "500ms"
+            try:
+                value = parse_duration(value, "advert_int")
+            except UsageError as exc:
+                self.fail(path, str(exc))
+                return None
         if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
             self.fail(path, f"expected a finite number of seconds, got {_kind(value)}")
             return None

@@ -165,3 +165,19 @@ def test_a_rejected_network_is_not_reported_again_by_its_hosts() -> None:
         topology_from_dict(data)
     assert len(info.value.problems) == 1
     assert "networks.front.subnet" in info.value.problems[0]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("1s", 1.0), ("500ms", 0.5), (2, 2.0)])
+def test_advert_int_takes_a_duration_like_every_time_in_the_api(value: object, seconds: float) -> None:
+    data = {
+        "networks": {"f": {}},
+        "hosts": {"a": {"networks": ["f"]}},
+        "vips": {"v": {"network": "f", "members": {"a": 1}, "advert_int": value, "vrrp_version": 3}},
+    }
+    assert topology_from_dict(data).vips["v"].advert_int == seconds
+
+
+def test_an_advert_int_that_is_not_a_duration_says_what_is_allowed() -> None:
+    data = {"networks": {"f": {}}, "hosts": {"a": {"networks": ["f"]}}, "vips": {"v": {"network": "f", "members": {"a": 1}, "advert_int": "fast"}}}
+    with pytest.raises(SpecError, match=r"vips\.v\.advert_int: advert_int='fast' is not a duration; use seconds"):
+        topology_from_dict(data)
