@@ -3,27 +3,77 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chaos import Lab, topology_from_dict
 from chaos._internal import naming
-from chaos.errors import HostCommandError, ImageError, LabError
+from chaos._internal.naming import Owner
+from chaos.engine import Engine
+from chaos.errors import ChaosError, HostCommandError, ImageError, LabError
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 
-TWO_NETWORKS = {
-    "networks": {"front": {"subnet": "10.231.0.0/24"}, "back": {}},
-    "hosts": {
-        "app": {
-            "networks": [{"network": "front", "address": "10.231.0.10"}, "back"],
-            "containers": {"sidecar": {"image": "chaos/host", "command": ["sleep", "infinity"]}},
-            "environment": {"GREETING": "hello"},
+
+
+def two_networks(subnet: str | None = None, address: str | None = None) -> dict[str, object]:
+    """Two networks, a host on both with a workload, and a host on one; ``front`` pinned to ``subnet`` when given.
+
+    Without a subnet Docker picks a free one, so concurrent runs never clash on a fixed range.
+    """
+    front: dict[str, object] = {"subnet": subnet} if subnet else {}
+    attachment: object = {"network": "front", "address": address} if address else "front"
+    return {
+        "networks": {"front": front, "back": {}},
+        "hosts": {
+            "app": {
+                "networks": [attachment, "back"],
+                "containers": {"sidecar": {"image": "chaos/host", "command": ["sleep", "infinity"]}},
+                "environment": {"GREETING": "hello"},
+            },
+            "db": {"networks": ["back"]},
         },
-        "db": {"networks": ["back"]},
-    },
-}
+    }
+
+
+TWO_NETWORKS = two_networks()
+
+
+def free_subnet(engine: Engine) -> ipaddress.IPv4Network:
+    """A subnet no Docker network uses now: Docker's own pick for a probe network (labelled as ours), freed at once."""
+    owner = Owner.current()
+    probe = owner.object_name("subnet-probe", secrets.token_hex(3))
+    subnet = engine.create_network(probe, owner.labels("subnet-probe"), None, internal=True)
+    engine.remove_network(probe)
+    return ipaddress.IPv4Network(subnet)
+
+
+@pytest.fixture
+def pinned_lab(chaos_engine: Engine) -> Iterator[tuple[Lab, str]]:
+    """A lab of `two_networks` with ``front`` pinned to a free subnet and app at a fixed address in it; (lab, address).
+
+    Another run may take the same free subnet between the probe and the lab's creation: then
+    the lab (which cleans up after a failed start) is tried again on another one.
+    """
+    for _ in range(5):
+        subnet = free_subnet(chaos_engine)
+        address = str(subnet.network_address + 10)
+        lab = Lab(topology_from_dict(two_networks(str(subnet), address)), chaos_engine)
+        try:
+            lab.up()
+        except ChaosError as exc:
+            if "overlap" not in str(exc).lower():
+                raise
+            continue
+        try:
+            yield lab, address
+        finally:
+            lab.down()
+        return
+    pytest.fail("five free subnets in a row were taken by other runs before the lab could pin one", pytrace=False)
 
 
 @pytest.mark.topology(PAIR)
@@ -69,14 +119,14 @@ def test_testinfra_sees_processes_sockets_and_addresses(lab):
     assert host.file("/run/chaos/keepalived.conf").contains(f"virtual_router_id {www.spec.virtual_router_id}")
 
 
-@pytest.mark.topology(TWO_NETWORKS)
-def test_static_addresses_several_networks_workloads_and_environment(lab):
+def test_static_addresses_several_networks_workloads_and_environment(pinned_lab):
+    lab, address = pinned_lab
     app = lab.hosts["app"]
-    assert app.address("front") == "10.231.0.10"
+    assert app.address("front") == address
     assert ipaddress.IPv4Address(app.address("back")) in ipaddress.IPv4Network(lab.networks["back"].subnet)
     # The workload shares the host's network namespace: it sees the same addresses.
     seen = app.check("ip -o -4 addr show", container="sidecar").stdout
-    assert "10.231.0.10" in seen and app.address("back") in seen
+    assert address in seen and app.address("back") in seen
     assert app.check("echo $GREETING").stdout.strip() == "hello"
     with pytest.raises(LabError, match="has no container 'nope'; it has: sidecar"):
         app.exec("true", container="nope")
