@@ -41,10 +41,10 @@ def build_report(
     Times are seconds on each lab's clock (from the lab's start, just before the test body).
     With several labs, ``lab`` names them all, comma-separated, and the lists hold them all.
 
-    Example:
-        >>> facts = LabFacts("pair", lab.timeline.faults, [flow.figures()], [vip.as_report() for vip in lab.vips.values()])
-        >>> build_report("test_pair.py::test_power_off", "passed", [facts])["flows"][0]["availability"]
-        0.5725
+    Example::
+
+        facts = LabFacts("pair", lab.timeline.faults, [flow.figures()], [vip.as_report() for vip in lab.vips.values()])
+        build_report("test_pair.py::test_power_off", "passed", [facts])["flows"][0]["availability"]   # 0.5725
     """
     report: dict[str, Any] = {
         "test": test,
@@ -67,7 +67,7 @@ def report_path(directory: str | Path, test: str) -> Path:
 
     Example:
         >>> report_path("reports", "suites/keepalived/test_pair.py::test_power_off[http]").name
-        'suites_keepalived_test_pair.py__test_power_off_http-3f2a9c01.json'
+        'suites_keepalived_test_pair.py__test_power_off_http-eed29309.json'
     """
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", test.replace("::", "__")).strip("_")[-150:]
     digest = hashlib.sha256(test.encode()).hexdigest()[:8]

@@ -44,9 +44,11 @@ class Timeline:
     """The lab clock and what happened on it.
 
     Example:
-        >>> record = lab.timeline.fault_requested("power_off", ["lb1"])
-        >>> lab.timeline.fault_effective(record)
-        >>> lab.timeline.render()
+        >>> timeline = Timeline(origin=1000.0)
+        >>> record = timeline.fault_requested("power_off", ["lb1"])
+        >>> timeline.fault_effective(record, epoch=1002.5)
+        >>> record.effective
+        2.5
     """
 
     origin: float = field(default_factory=time.time)

@@ -87,8 +87,9 @@ def load_topology(path: str | Path) -> Topology:
     Raises:
         SpecError: the file is missing, not YAML, or not a valid topology; nothing was created.
 
-    Example:
+    Example (from the repository's root):
         >>> load_topology("suites/keepalived/pair.yaml").hosts["lb1"].networks
+        (Attachment(network='front', address=None),)
     """
     path = Path(path)
     try:
@@ -143,7 +144,9 @@ def topology_from_dict(data: object, source: str = "<python>", default_name: str
         SpecError: with one line per problem: ``source: path: what is wrong; what is valid``.
 
     Example:
-        >>> topology_from_dict({"networks": {"front": {}}, "hosts": {"a": {"networks": ["front"]}}})
+        >>> topology = topology_from_dict({"networks": {"front": {}}, "hosts": {"a": {"networks": ["front"]}}})
+        >>> topology.name, list(topology.hosts), topology.hosts["a"].image
+        ('lab', ['a'], 'chaos/host')
     """
     checker = _Checker(source)
     topology = checker.topology(data, default_name)
