@@ -126,6 +126,26 @@ def test_a_bad_slo_marker_is_one_clear_message(pytester):
     assert "Traceback" not in result.stdout.str()
 
 
+def test_share_slips_in_the_marker_are_refused_with_a_hint(pytester):
+    """Shares are fractions: `min_availability=99` was "not a share", and `max_lost=5.0` did not say what to write."""
+    pytester.makepyfile(
+        "import pytest\n\n"
+        "@pytest.mark.slo(min_availability=99)\ndef test_percent():\n    pass\n\n"
+        "@pytest.mark.slo(max_lost=5.0)\ndef test_float_count():\n    pass\n\n"
+        "@pytest.mark.slo(max_outage='4.5 sec')\ndef test_unit():\n    pass\n"
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_percent: @pytest.mark.slo: min_availability=99 is not a share: *almost surely meant as '99 %' (write that, or 0.99)",
+            "*test_float_count: @pytest.mark.slo: max_lost=5.0 is neither a count nor a share: write 5 for a count of requests, or '5 %'*",
+            "*test_unit: @pytest.mark.slo: max_outage='4.5 sec' is not a duration; use seconds (4.5) or a string like '4.5s'*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_an_slo_with_nothing_to_judge_fails(pytester):
     pytester.makepyfile("import pytest\n\n@pytest.mark.slo(max_outage='1s', max_owners=1)\ndef test_no_lab():\n    pass\n")
     result = pytester.runpytest()
