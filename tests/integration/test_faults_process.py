@@ -10,7 +10,6 @@ import pytest
 from chaos import faults
 from chaos.errors import FaultError
 from chaos.expect import eventually
-from chaos.vips.keepalived import takeover_window
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 
@@ -117,7 +116,7 @@ def test_restart_brings_a_container_back_with_a_new_start_time(lab, chaos):
 @pytest.mark.topology(PAIR)
 def test_pause_longer_than_the_takeover_window_hands_the_vip_to_lb2_and_resume_takes_it_back(lab, chaos):
     www, lb1 = lab.vips["www"], lab.hosts["lb1"]
-    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    earliest, latest = www.takeover_window("lb2")
     owners_become(www, ["lb1"])
     address = lb1.address("front")
     assert answers(lab, address) == "lb1"
@@ -145,7 +144,7 @@ def test_pause_longer_than_the_takeover_window_hands_the_vip_to_lb2_and_resume_t
 @pytest.mark.topology(PAIR)
 def test_pause_shorter_than_the_takeover_window_leaves_the_vip_with_lb1(lab, chaos):
     www = lab.vips["www"]
-    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    earliest, latest = www.takeover_window("lb2")
     owners_become(www, ["lb1"])
     paused = chaos.inject(faults.pause("lb1"))
     time.sleep(earliest / 2)
@@ -183,7 +182,7 @@ def test_sigkill_to_keepalived_leaves_the_stale_vip_behind_a_split_brain(lab, ch
     assert run.effective is not None and run.effective >= run.requested
     # SIGKILL: no priority 0 advert, no cleanup. lb2 takes over after Master_Down_Interval,
     # and lb1 keeps the address it had: both hold it. This is what the framework must show.
-    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    earliest, latest = www.takeover_window("lb2")
     owners_become(www, ["lb1", "lb2"], within=latest + 2)
     taken = next(e.at for e in www.history.events if e.member == "lb2" and e.holds and e.at > run.requested)
     assert earliest - SLACK <= taken - run.effective <= latest + SLACK, f"lb2 took over {taken - run.effective:.3f} s after the SIGKILL"

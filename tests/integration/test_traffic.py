@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from chaos import Lab, faults, load_topology
-from chaos.errors import LabError
+from chaos.errors import LabError, UsageError
 from chaos.traffic import Outcome
-from chaos.vips.keepalived import takeover_window
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 SLACK = 0.15
@@ -105,7 +104,7 @@ def test_wrong_answers_and_refusals_are_told_apart(pair):
 def test_flows_only_go_to_the_lab(pair):
     with pytest.raises(LabError, match=r"refusing to send a flow to 192.0.2.1: it is not the address of a host or VIP of lab"):
         pair.traffic.http("client", "192.0.2.1")
-    with pytest.raises(LabError, match="unknown flow protocol 'sctp'; use one of: http, tcp, udp, icmp"):
+    with pytest.raises(UsageError, match="unknown flow protocol 'sctp'; use one of: http, tcp, udp, icmp"):
         pair.traffic.flow("sctp", "client", pair.vips["www"])
     with pytest.raises(LabError, match="client 'nobody' is not a host of lab"):
         pair.traffic.http("nobody", pair.vips["www"])
@@ -128,7 +127,7 @@ def test_every_protocol_follows_the_vip_through_a_failover(lab, chaos):
     time.sleep(0.5)
     for flow in flows:
         flow.stop()
-    earliest, latest = takeover_window(www.spec.members["lb2"], www.spec.advert_int)
+    earliest, latest = www.takeover_window("lb2")
     for flow in flows:
         # Counted from the engine's exit time of lb1 (the record's effective time), as in test_measure_rfc.py.
         recovery = flow.recovery_after(power_off)
