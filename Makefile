@@ -31,7 +31,7 @@ test: setup
 	$(BIN)/pytest tests --chaos-require-docker $(PYTEST_FLAGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check chaos plugins tests suites bench
+	$(BIN)/ruff check chaos plugins inlab tests suites bench
 	$(BIN)/mypy
 
 bench: setup

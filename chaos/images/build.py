@@ -16,6 +16,7 @@ from pathlib import Path
 from chaos.engine import Engine
 from chaos.errors import ImageError
 from chaos.images.base import ensure_base, present_base
+from chaos_inlab.protocol import COMMANDS
 
 IMAGES = ("host",)
 """Image names; ``chaos/<name>`` in a topology resolves to ``chaos/<name>:<content hash>``."""
@@ -23,6 +24,10 @@ IMAGES = ("host",)
 REPOSITORY = "chaos"
 WHEELS_FILE = "wheels.txt"
 IMAGE_LABEL = "org.pytest-chaos.image"
+PACKAGE_DIRECTORY = "chaos_inlab"
+"""Where the in-lab package's sources go in a build context (the Dockerfile copies them onto python3's path)."""
+LAUNCHER_DIRECTORY = "bin"
+"""Where the commands' launchers go in a build context (the Dockerfile copies them to /usr/local/bin)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ def _context(name: str) -> Path:
     return Path(str(resources.files("chaos.images") / "dockerfiles" / name))
 
 
+def _package() -> Path:
+    return Path(str(resources.files("chaos_inlab")))
+
+
 def _wheel_requirements(context: Path) -> list[str]:
     path = context / WHEELS_FILE
     if not path.exists():
@@ -46,17 +55,56 @@ def _wheel_requirements(context: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def image_reference(name: str, base: str = "debian:bookworm-slim") -> str:
-    """``chaos/<name>:<hash>``, the hash over the Dockerfile, its context and the base.
+def launcher(module: str) -> str:
+    """The file behind one in-lab command: Debian's python3 running ``module``'s ``main()``.
 
-    The same files give the same tag, so a second build finds the image and builds nothing.
+    A file with its own ``#!`` line (not ``python3 -m``), so the command's name is the
+    process name (``pgrep -x chaos-agent``) and is in its command line.
+
+    Example:
+        >>> print(launcher("chaos_inlab.probe"))
+        #!/usr/bin/python3
+        import sys
+        <BLANKLINE>
+        from chaos_inlab.probe import main
+        <BLANKLINE>
+        sys.exit(main())
+        <BLANKLINE>
+    """
+    return f"#!/usr/bin/python3\nimport sys\n\nfrom {module} import main\n\nsys.exit(main())\n"
+
+
+def context_files(name: str) -> dict[str, bytes]:
+    """Every file of image ``name``'s build context but the staged wheels, by path in the context.
+
+    The Dockerfile directory, the in-lab package's sources under ``chaos_inlab/`` and a
+    launcher per command (`chaos_inlab.protocol.COMMANDS`) under ``bin/``. The image tag
+    hashes exactly these, so a change to any in-lab program builds a new image.
+
+    Raises:
+        ImageError: ``name`` is not one of the framework's images.
     """
     context = _context(name)
     if not (context / "Dockerfile").exists():
         raise ImageError(f"unknown framework image {name!r}; available: {', '.join(IMAGES)}")
+    files = {str(p.relative_to(context)): p.read_bytes() for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    package = _package()
+    for path in package.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and (path.suffix == ".py" or path.name == "py.typed"):
+            files[f"{PACKAGE_DIRECTORY}/{path.relative_to(package)}"] = path.read_bytes()
+    for command, module in COMMANDS.items():
+        files[f"{LAUNCHER_DIRECTORY}/{command}"] = launcher(module).encode()
+    return dict(sorted(files.items()))
+
+
+def image_reference(name: str, base: str = "debian:bookworm-slim") -> str:
+    """``chaos/<name>:<hash>``, the hash over the build context (`context_files`) and the base.
+
+    The same files give the same tag, so a second build finds the image and builds nothing.
+    """
     digest = hashlib.sha256(base.encode())
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
+    for path, content in context_files(name).items():
+        digest.update(path.encode() + b"\0" + content)
     return f"{REPOSITORY}/{name}:{digest.hexdigest()[:12]}"
 
 
@@ -97,7 +145,9 @@ def ensure_images(
         log(f"building {reference} from {base}")
         with tempfile.TemporaryDirectory(prefix=f"chaos-build-{name}-") as tmp:
             context = Path(tmp) / "context"
-            shutil.copytree(_context(name), context)
+            for path, content in context_files(name).items():
+                (context / path).parent.mkdir(parents=True, exist_ok=True)
+                (context / path).write_bytes(content)
             _stage_wheels(_wheel_requirements(context), context / "wheels")
             for line in engine.build_image(str(context), reference, {IMAGE_LABEL: name}, {"BASE": base}):
                 if line.startswith("Step "):

@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""The userspace link shaper: delays, jitters, duplicates, corrupts and reorders the packets of one NFQUEUE queue.
+"""The userspace link shaper (``chaos-shaper``): delays, jitters, duplicates, corrupts and reorders the packets of one NFQUEUE queue.
 
 It stands in for `tc netem` where the kernel has no sch_netem. An iptables rule sends the
 packets to shape to queue N (`-m mark ! --mark BIT/BIT -j NFQUEUE --queue-num N --queue-bypass`);
@@ -16,8 +15,11 @@ other faults. Its semantics follow netem's:
 
 `chaos-shaper --daemon --pidfile F ...` returns once the queue is bound (exit 0), or prints why
 it could not bind (exit 1), and shapes in the background. SIGTERM releases every held packet
-at once and exits; its counts go to the log file.
+at once and exits; its counts go to the log file. The runner writes the command line with
+`chaos_inlab.protocol.shaper_argv`. fnfqueue is imported only when shaping starts.
 """
+
+from __future__ import annotations
 
 import argparse
 import heapq
@@ -29,12 +31,19 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
+
+from chaos_inlab.protocol import SHAPER
 
 SO_MARK = 36
 
+Held = tuple[float, int, Any, bytes | None, bytes | None]
+"""A held packet: (release time, sequence, fnfqueue packet, new payload or None, payload of its duplicate or None)."""
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="chaos-shaper")
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=SHAPER)
     parser.add_argument("--queue", type=int, required=True)
     parser.add_argument("--mark", type=lambda s: int(s, 0), required=True, help="the bit set on shaped packets, e.g. 0x10000")
     parser.add_argument("--delay", type=float, default=0.0, help="milliseconds")
@@ -64,26 +73,26 @@ class Shaper:
     Every verdict is given under one lock, so fnfqueue's netlink socket never has two writers.
     """
 
-    def __init__(self, args, queue):
+    def __init__(self, args: argparse.Namespace, queue: int) -> None:
         import fnfqueue
 
-        self.fnfqueue = fnfqueue
+        self.fnfqueue: Any = fnfqueue
         self.args = args
         self.rng = random.Random(args.seed)
-        self.held = []  # heap of (release time, sequence, packet, payload or None, duplicate)
+        self.held: list[Held] = []
         self.sequence = itertools.count()
         self.wakeup = threading.Condition()
         self.stopping = False
         self.counts = {"packets": 0, "delayed": 0, "duplicated": 0, "corrupted": 0, "reordered": 0, "dropped_limit": 0, "errors": 0}
-        self.raw = None
+        self.raw: socket.socket | None = None
         if args.duplicate:
             self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        self.connection = fnfqueue.Connection(alloc_size=64, packet_size=70000)
+        self.connection: Any = fnfqueue.Connection(alloc_size=64, packet_size=70000)
         bound = self.connection.bind(queue)
         bound.set_mode(fnfqueue.MAX_PAYLOAD, fnfqueue.COPY_PACKET)
         bound.set_maxlen(args.limit + 64)
 
-    def receive(self):
+    def receive(self) -> None:
         fnfqueue = self.fnfqueue
         while True:
             try:
@@ -94,7 +103,7 @@ class Shaper:
                 self.counts["errors"] += 1
                 self.connection.reset()
 
-    def take(self, packet):
+    def take(self, packet: Any) -> None:
         args, rng = self.args, self.rng
         self.counts["packets"] += 1
         if len(self.held) >= args.limit:
@@ -111,7 +120,7 @@ class Shaper:
         if args.duplicate and rng.random() * 100 < args.duplicate:
             duplicate = payload if payload is not None else packet.payload
             self.counts["duplicated"] += 1
-        delay = args.delay
+        delay: float = args.delay
         if args.reorder and rng.random() * 100 < args.reorder:
             delay = 0.0
             self.counts["reordered"] += 1
@@ -123,7 +132,7 @@ class Shaper:
             heapq.heappush(self.held, (time.monotonic() + delay / 1000.0, next(self.sequence), packet, payload, duplicate))
             self.wakeup.notify()
 
-    def release_loop(self):
+    def release_loop(self) -> None:
         with self.wakeup:
             while True:
                 if self.stopping:
@@ -139,7 +148,7 @@ class Shaper:
                     continue
                 self.release(heapq.heappop(self.held))
 
-    def release(self, item):
+    def release(self, item: Held) -> None:
         _, _, packet, payload, duplicate = item
         fnfqueue = self.fnfqueue
         try:
@@ -158,9 +167,9 @@ class Shaper:
         except (OSError, fnfqueue.PacketInvalidException):
             self.counts["errors"] += 1
 
-    def send_copy(self, data, mark):
+    def send_copy(self, data: bytes, mark: int) -> None:
         """Send a copy through a raw socket, marked so that this shaper lets it pass."""
-        if len(data) < 20:
+        if len(data) < 20 or self.raw is None:
             return
         destination = socket.inet_ntoa(data[16:20])
         try:
@@ -170,13 +179,13 @@ class Shaper:
             # A copy that cannot be routed (multicast without a route) is a lost duplicate, nothing more.
             self.counts["errors"] += 1
 
-    def stop(self):
+    def stop(self) -> None:
         with self.wakeup:
             self.stopping = True
             self.wakeup.notify()
 
 
-def corrupt(data, rng):
+def corrupt(data: bytes, rng: random.Random) -> bytes | None:
     """The packet with one random bit flipped after the IP header, or None when it has no payload."""
     header = (data[0] & 0x0F) * 4 if data else 0
     if len(data) <= header:
@@ -187,7 +196,7 @@ def corrupt(data, rng):
     return bytes(flipped)
 
 
-def daemonize(pidfile, log):
+def daemonize(pidfile: str | None, log: str) -> int:
     """Fork; the child carries on, the parent exits once the child says it is bound (or why it is not)."""
     read_end, write_end = os.pipe()
     if os.fork():
@@ -196,7 +205,7 @@ def daemonize(pidfile, log):
             answer = pipe.read()
         if answer == "ready":
             sys.exit(0)
-        print(answer.strip() or "chaos-shaper: the shaper died before binding its queue", file=sys.stderr)
+        print(answer.strip() or f"{SHAPER}: the shaper died before binding its queue", file=sys.stderr)
         sys.exit(1)
     os.close(read_end)
     os.setsid()
@@ -212,7 +221,8 @@ def daemonize(pidfile, log):
     return write_end
 
 
-def main(argv):
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     # Signals go to the main thread's sigwait only, never to a thread holding packets.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
@@ -220,7 +230,7 @@ def main(argv):
     try:
         shaper = Shaper(args, args.queue)
     except Exception as exc:  # report any binding failure to the waiting parent, then exit
-        message = f"chaos-shaper: cannot shape queue {args.queue}: {type(exc).__name__}: {exc}"
+        message = f"{SHAPER}: cannot shape queue {args.queue}: {type(exc).__name__}: {exc}"
         if ready is not None:
             os.write(ready, message.encode())
         print(message, file=sys.stderr)
@@ -230,7 +240,7 @@ def main(argv):
     threading.Thread(target=shaper.receive, daemon=True).start()
     releaser = threading.Thread(target=shaper.release_loop)
     releaser.start()
-    print(f"chaos-shaper: shaping queue {args.queue} mark {args.mark:#x}: {' '.join(argv)}", flush=True)
+    print(f"{SHAPER}: shaping queue {args.queue} mark {args.mark:#x}: {' '.join(argv)}", flush=True)
     if ready is not None:
         os.write(ready, b"ready")
         os.close(ready)
@@ -238,11 +248,11 @@ def main(argv):
     shaper.stop()
     releaser.join(timeout=5)
     shaper.connection.close()
-    print(f"chaos-shaper: stopped: {shaper.counts}", flush=True)
+    print(f"{SHAPER}: stopped: {shaper.counts}", flush=True)
     if args.pidfile and os.path.exists(args.pidfile):
         os.unlink(args.pidfile)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
