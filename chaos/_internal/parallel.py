@@ -57,6 +57,9 @@ def parallel(work: Callable[[T], R], items: Iterable[T], *, return_exceptions: b
                 for future in futures:
                     future.cancel()
                 raise
+    interrupt = next((o for o in outcomes if not isinstance(o, Exception) and isinstance(o, BaseException)), None)
+    if interrupt is not None:  # a KeyboardInterrupt or SystemExit in a worker is the caller's, never a result
+        raise interrupt
     if return_exceptions:
         return outcomes
     errors = [o for o in outcomes if isinstance(o, Exception)]
@@ -65,4 +68,4 @@ def parallel(work: Callable[[T], R], items: Iterable[T], *, return_exceptions: b
         for other in errors[1:]:
             first.add_note(f"also failed: {type(other).__name__}: {other}")
         raise first
-    return outcomes  # type: ignore[return-value]  # no exceptions among them
+    return outcomes
