@@ -20,6 +20,10 @@ ALLOWED_SKIPS: dict[str, str] = {
         "the netem case of a shaping test, on a kernel without sch_netem (tests/integration/test_net_apply.py, "
         "test_net_degrade.py): its userspace case runs the same checks, forced, on every machine"
     ),
+    "kernel has sch_netem": (
+        "the mirror case: the tests of the message a kernel without sch_netem gives, on a kernel with it "
+        "(the netem cases run there instead)"
+    ),
 }
 """Skip reasons CI accepts (a substring of the skip message), each with why it is only the machine's."""
 

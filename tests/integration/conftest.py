@@ -12,8 +12,9 @@ from typing import NoReturn
 
 import pytest
 
-from chaos import gc
+from chaos import Lab, gc, topology_from_dict
 from chaos._internal import naming
+from chaos.net import apply as net_apply
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -31,6 +32,41 @@ def leftovers(chaos_engine):
         return sorted(f"{o.kind} {o.name}" for o in chaos_engine.find({keys[k]: v for k, v in labels.items()}))
 
     return find
+
+
+SHAPING_PATHS = ("netem", "userspace")
+"""The two ways a netem-like degradation is applied; the shaping tests run once per path, each forced."""
+
+NO_NETEM = "no sch_netem in this kernel: the netem path cannot run here; its userspace case runs the same checks"
+"""The skip reason of a netem case on a kernel without sch_netem (.ci/check_junit.py allows exactly this one)."""
+
+HAS_NETEM = "kernel has sch_netem: there is no missing netem to report; the netem cases run instead"
+"""The mirror skip, for the test of the message a kernel without sch_netem gives (allowed in .ci/check_junit.py)."""
+
+
+@pytest.fixture(scope="session")
+def kernel_has_netem(chaos_engine) -> bool:
+    """Whether the engine's kernel has sch_netem, probed once in a one-host lab (containers share the kernel)."""
+    with Lab(topology_from_dict({"networks": {"n": {}}, "hosts": {"probe": {"networks": ["n"]}}}), chaos_engine) as lab:
+        return net_apply.netem_available(lab.engine, lab.hosts["probe"])
+
+
+@pytest.fixture
+def kernel_without_netem(kernel_has_netem) -> None:
+    """For the tests of what a kernel without sch_netem says: they skip, saying why, where it has one."""
+    if kernel_has_netem:
+        pytest.skip(HAS_NETEM)
+
+
+@pytest.fixture(params=SHAPING_PATHS)
+def shaping_path(request, kernel_has_netem) -> str:
+    """``"netem"`` or ``"userspace"``, forced; the netem case skips, saying why, where the kernel lacks sch_netem.
+
+    Request it before ``lab``, so a skipped case brings up no lab.
+    """
+    if request.param == "netem" and not kernel_has_netem:
+        pytest.skip(NO_NETEM)
+    return str(request.param)
 
 
 _child_sessions = itertools.count(1)

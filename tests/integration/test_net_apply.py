@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -18,6 +19,14 @@ DUO = {"networks": {"front": {}}, "hosts": {"a": {"networks": ["front"]}, "b": {
 
 def reaches(lab, source: str, target: str) -> bool:
     return lab.hosts[source].exec(["ping", "-c", "1", "-W", "0.5", lab.hosts[target].address("front")]).ok
+
+
+def round_trips(lab, source: str, target: str, count: int = 5) -> list[float]:
+    """Round-trip times in ms of ``count`` pings (each must be answered)."""
+    out = lab.hosts[source].check(["ping", "-n", "-c", str(count), "-i", "0.05", "-W", "1", lab.hosts[target].address("front")]).stdout
+    times = [float(t) for t in re.findall(r"time=([\d.]+) ms", out)]
+    assert len(times) == count, out
+    return times
 
 
 def chaos_lines(host) -> list[str]:
@@ -70,14 +79,25 @@ def test_a_dead_host_counts_as_healed_and_its_shell_comes_back_after_a_restart(l
 
 
 @pytest.mark.topology(DUO)
-def test_a_change_the_kernel_cannot_do_names_what_is_missing_and_what_is_offered(lab):
+def test_a_delay_applies_and_heals_on_each_shaping_path(shaping_path, lab):
+    a = lab.hosts["a"]
+    shape = Shape(delay_ms=20)
+    degrade = apply.Degrade(leaf=netem_leaf(shape)) if shaping_path == "netem" else apply.Degrade(shape=shape)
+    applied = apply.prepare(lab.owner.session, lab.engine, [a])
+    assert apply.inject(applied, {a: apply.Change(degrade=degrade)}, f"delay(a) on the {shaping_path} path") > 0
+    qdiscs, processes = a.check("tc qdisc show dev eth0").stdout, a.check("ps -eo args").stdout
+    assert ("netem" in qdiscs, "chaos-shaper" in processes) == (shaping_path == "netem", shaping_path == "userspace"), (qdiscs, processes)
+    assert min(round_trips(lab, "b", "a")) >= 18, "a's answers leave 20 ms late"
+    apply.heal(applied)
+    assert chaos_lines(a) == [] and "netem" not in a.check("tc qdisc show dev eth0").stdout
+    assert "chaos-shaper" not in a.check("ps -eo args").stdout and max(round_trips(lab, "b", "a")) < 15
+
+
+@pytest.mark.topology(DUO)
+def test_a_change_the_kernel_cannot_do_names_what_is_missing_and_what_is_offered(kernel_without_netem, lab):
     a = lab.hosts["a"]
     applied = apply.prepare(lab.owner.session, lab.engine, [a])
     change = apply.Change(degrade=apply.Degrade(leaf=netem_leaf(Shape(delay_ms=20))))
-    if apply.kernel_features(lab.engine, a)["tc netem"]:
-        assert apply.inject(applied, {a: change}, "delay(a)") > 0
-        apply.heal(applied)
-        return
     with pytest.raises(FaultError) as info:
         apply.inject(applied, {a: change}, "delay(a, delay=20ms)")
     message = str(info.value)

@@ -1,8 +1,10 @@
-"""Link degradation on the real engine: loss, rate, and delay, jitter, duplicate, corrupt, reorder through the userspace shaper.
+"""Link degradation on the real engine: loss, rate, and delay, jitter, duplicate, corrupt, reorder on both shaping paths.
 
 Each test measures the effect with real traffic between lab hosts, then heals and measures
 the baseline again. Random effects are checked against binomial tolerances stated where
-they are used; timing effects get generous margins (the machine is shared).
+they are used; timing effects get generous margins (the machine is shared). The netem-like
+faults run once per path (``shaping_path``: tc netem, and the userspace shaper), each forced
+and checked to be the one that ran; the netem case skips, saying so, on a kernel without sch_netem.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import pytest
 
 from chaos import faults
 from chaos.errors import FaultError, HostCommandError
-from chaos.net import apply as net_apply
 
 TRIO = {
     "networks": {"front": {}},
@@ -47,6 +48,14 @@ def ping(lab, source: str, target: str, count: int, interval: float = 0.01, wait
     rtt = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/", out)
     low, avg, high = (float(x) for x in rtt.groups()) if rtt else (0.0, 0.0, 0.0)
     return Pings(int(counts[1]), int(counts[2]), int(counts[3] or 0), low, avg, high)
+
+
+def assert_path(lab, host: str, path: str) -> None:
+    """The degradation on ``host`` took ``path``: a netem qdisc and no shaper, or a shaper and no netem qdisc."""
+    __tracebackhide__ = True
+    found = leftovers(lab, host)
+    netem, shaper = "netem" in found.get("qdiscs", ""), "chaos-shaper" in found.get("shapers", "")
+    assert (netem, shaper) == (path == "netem", path == "userspace"), f"asked for the {path} path; found {found}"
 
 
 def leftovers(lab, host: str) -> dict[str, str]:
@@ -153,11 +162,11 @@ def test_loss_of_30_percent_drops_close_to_30_percent_of_1000_pings(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
-def test_delay_of_100ms_adds_100ms_to_round_trips_through_the_userspace_shaper(lab, chaos):
+def test_delay_of_100ms_adds_100ms_to_round_trips(shaping_path, lab, chaos):
     baseline = ping(lab, "b", "a", 20, interval=0.05)
     assert baseline.lost == 0 and baseline.rtt_avg < 5
-    run = chaos.inject(faults.delay("a", "100ms", path="userspace"))
-    assert run.state["path"] == "userspace" and "chaos-shaper" in leftovers(lab, "a")["shapers"]
+    chaos.inject(faults.delay("a", "100ms", path=shaping_path))
+    assert_path(lab, "a", shaping_path)
     delayed = ping(lab, "b", "a", 20, interval=0.05)
     assert delayed.lost == 0
     # One host's egress is held 100 ms, so each round trip grows by 100 ms; ±20 ms as the issue asks.
@@ -170,15 +179,17 @@ def test_delay_of_100ms_adds_100ms_to_round_trips_through_the_userspace_shaper(l
 
 
 @pytest.mark.topology(TRIO)
-def test_delay_towards_one_peer_leaves_the_others_alone(lab, chaos):
-    chaos.inject(faults.delay("a", "100ms", to="c"))
+def test_delay_towards_one_peer_leaves_the_others_alone(shaping_path, lab, chaos):
+    chaos.inject(faults.delay("a", "100ms", to="c", path=shaping_path))
+    assert_path(lab, "a", shaping_path)
     assert ping(lab, "c", "a", 10, interval=0.05).rtt_min >= 95
     assert ping(lab, "b", "a", 10, interval=0.05).rtt_max < 50
 
 
 @pytest.mark.topology(TRIO)
-def test_jitter_spreads_round_trips_around_the_delay(lab, chaos):
-    chaos.inject(faults.jitter("a", "20ms", delay="50ms"))
+def test_jitter_spreads_round_trips_around_the_delay(shaping_path, lab, chaos):
+    chaos.inject(faults.jitter("a", "20ms", delay="50ms", path=shaping_path))
+    assert_path(lab, "a", shaping_path)
     spread = ping(lab, "b", "a", 100, interval=0.02)
     # Uniform in 30..70 ms, plus the base round trip and the shaper's wake-up, which on a busy
     # shared machine can run late by tens of ms: the bounds are loose above, strict below.
@@ -189,8 +200,9 @@ def test_jitter_spreads_round_trips_around_the_delay(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
-def test_duplicate_sends_about_half_the_answers_twice(lab, chaos):
-    chaos.inject(faults.duplicate("a", 50))
+def test_duplicate_sends_about_half_the_answers_twice(shaping_path, lab, chaos):
+    chaos.inject(faults.duplicate("a", 50, path=shaping_path))
+    assert_path(lab, "a", shaping_path)
     measured = ping(lab, "b", "a", 400)
     # Binomial: 400 at p=0.5 gives sd = 10 duplicates; 200 ± 50 is 5 sd.
     assert measured.lost == 0 and 150 <= measured.duplicates <= 250, measured
@@ -200,8 +212,9 @@ def test_duplicate_sends_about_half_the_answers_twice(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
-def test_corrupted_packets_fail_their_checksum_and_are_lost(lab, chaos):
-    chaos.inject(faults.corrupt("a", 30))
+def test_corrupted_packets_fail_their_checksum_and_are_lost(shaping_path, lab, chaos):
+    chaos.inject(faults.corrupt("a", 30, path=shaping_path))
+    assert_path(lab, "a", shaping_path)
     measured = ping(lab, "b", "a", 500)
     # Every corrupted reply fails the ICMP checksum at b. Binomial: sd = sqrt(500 * 0.3 * 0.7) = 10.2 (2 %); ±8 % is 4 sd.
     assert 0.22 <= measured.lost <= 0.38, f"lost {measured.lost:.1%}"
@@ -210,9 +223,10 @@ def test_corrupted_packets_fail_their_checksum_and_are_lost(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
-def test_reorder_lets_some_packets_overtake_the_delayed_ones(lab, chaos):
+def test_reorder_lets_some_packets_overtake_the_delayed_ones(shaping_path, lab, chaos):
     assert inversions(udp_order(lab, "a", "b", 200)) == 0
-    chaos.inject(faults.reorder("a", 50, delay="30ms"))
+    chaos.inject(faults.reorder("a", 50, delay="30ms", path=shaping_path))
+    assert_path(lab, "a", shaping_path)
     order = udp_order(lab, "a", "b", 200)
     assert sorted(order) == list(range(200)), "reordering loses nothing"
     # Half go at once, half 30 ms late, 2 ms apart: every prompt packet right after a held one overtakes it.
@@ -222,12 +236,16 @@ def test_reorder_lets_some_packets_overtake_the_delayed_ones(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
-def test_degradations_stack_on_one_host_each_in_its_own_slot(lab, chaos):
-    chaos.inject(faults.delay("a", "50ms"))
-    chaos.inject(faults.duplicate("a", 100))
-    chaos.inject(faults.loss("a", 10, to="c"))
+def test_degradations_stack_on_one_host_each_in_its_own_slot(shaping_path, lab, chaos):
+    chaos.inject(faults.delay("a", "50ms", path=shaping_path))
+    chaos.inject(faults.duplicate("a", 100, path=shaping_path))
+    chaos.inject(faults.loss("a", 50, to="c"))
     measured = ping(lab, "b", "a", 40, interval=0.05)
-    assert measured.rtt_min >= 45 and measured.duplicates >= 36, measured
+    assert measured.lost == 0 and measured.rtt_min >= 45 and measured.duplicates >= 36, measured
+    # The loss aims at c alone: half of a's answers to c are dropped, each on its own. Binomial:
+    # 200 at p=0.5 give sd = sqrt(200 * 0.5 * 0.5) = 7.1 pings (3.5 %); ±15 % is over 4 sd.
+    towards_c = ping(lab, "c", "a", 200, interval=0.02)
+    assert 0.35 <= towards_c.lost <= 0.65 and towards_c.rtt_min >= 45, towards_c
     chaos.heal()
     assert leftovers(lab, "a") == {}
 
@@ -261,11 +279,7 @@ def test_a_failed_inject_on_one_host_leaves_nothing_on_the_others(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
-def test_a_shaping_path_the_kernel_lacks_gets_one_message(lab, chaos):
-    if net_apply.netem_available(lab.engine, lab.hosts["a"]):
-        run = chaos.inject(faults.delay("a", "20ms", path="netem"))
-        assert run.state["path"] == "netem" and ping(lab, "b", "a", 10).rtt_min >= 18
-    else:
-        with pytest.raises(FaultError, match="path='netem' was asked for, but this kernel has no sch_netem; available: path='userspace'"):
-            chaos.inject(faults.delay("a", "20ms", path="netem"))
-        assert leftovers(lab, "a") == {}
+def test_netem_asked_of_a_kernel_without_it_gets_one_message(kernel_without_netem, lab, chaos):
+    with pytest.raises(FaultError, match="path='netem' was asked for, but this kernel has no sch_netem; available: path='userspace'"):
+        chaos.inject(faults.delay("a", "20ms", path="netem"))
+    assert leftovers(lab, "a") == {}
