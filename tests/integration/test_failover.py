@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import RecoveryTimeout
+from chaos.vips import Owners
 from chaos.vips.keepalived import master_down_interval
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
@@ -50,7 +51,7 @@ def test_wait_owner_times_out_with_what_it_saw(lab):
         www.wait_owner("lb2", within="0.5s")
     assert info.value.last == ["lb1"]
     assert "timed out after 0.5s waiting for lb2 to hold VIP www" in str(info.value)
-    assert "['lb1']" in str(info.value)
+    assert f"last seen {Owners(['lb1'])!r}" in str(info.value)
 
 
 def test_master_down_interval_matches_the_design_figure():
