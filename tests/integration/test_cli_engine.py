@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chaos import gc
+from chaos import Lab, cli, gc, load_topology
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 CHAOS = [sys.executable, "-m", "chaos.cli"]
@@ -23,7 +23,10 @@ def test_up_leaves_a_lab_running_until_down(leftovers):
     try:
         assert "vip www:" in up.stdout and f"chaos down {name}" in up.stdout
         assert len(leftovers(lab=name)) == 5  # 3 containers, 1 network, 1 keep marker
-        assert "nothing to reclaim" in chaos("gc").stdout or name not in chaos("gc").stdout
+        # gc lists a lab as "<verb> lab <name>:"; --all proves the listing would show this one.
+        assert f"would remove lab {name}:" in chaos("gc", "--all", "--dry-run").stdout
+        collected = chaos("gc")
+        assert collected.returncode == 0 and f"lab {name}:" not in collected.stdout, collected.stdout
         assert len(leftovers(lab=name)) == 5, "gc must spare a kept lab"
         down = chaos("down", name)
         assert down.returncode == 0 and f"removed lab {name}" in down.stdout
@@ -63,7 +66,7 @@ def test_staged_wheels_are_importable_in_the_host_image(lab_factory):
     assert result.stdout.strip() == "fnfqueue"
 
 
-def test_doctor_reports_engine_images_and_kernel_paths():
+def test_doctor_reports_engine_images_and_kernel_paths(kernel_has_netem):
     result = chaos("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
@@ -71,12 +74,46 @@ def test_doctor_reports_engine_images_and_kernel_paths():
     assert any("chaos/host:" in line and "present" in line for line in lines)
     for feature in ("netem", "iptables statistic", "NFQUEUE", "tbf"):
         assert any(f"kernel {feature}" in line for line in lines), feature
-    # This machine's kernel has no sch_netem: the doctor must say which path delay takes.
+    # The doctor says which path delay takes, and it is the one the kernel's probe (in a lab) allows.
     netem = next(line for line in lines if "kernel netem" in line)
-    assert ("available" in netem and netem.startswith("ok")) or "userspace NFQUEUE shaper" in netem
+    if kernel_has_netem:
+        assert "available" in netem and netem.startswith("ok"), netem
+    else:
+        assert "userspace NFQUEUE shaper" in netem, netem
 
 
 def test_no_engine_is_one_clear_message():
     result = chaos("--docker-host", "unix:///nonexistent/docker.sock", "doctor")
     assert result.returncode == 1
     assert "no Docker engine answers at unix:///nonexistent/docker.sock" in result.stdout
+
+
+ONE_HOST = "networks: {n: {}}\nhosts: {solo: {networks: [n]}}\n"
+
+
+def test_down_without_a_name_removes_the_kept_labs_and_gc_all_the_live_ones(tmp_path, chaos_engine, leftovers, monkeypatch, capsys):
+    # A kept lab (left by `chaos up`) and a live one (this process owns it, nobody kept it).
+    topology = tmp_path / "solo.yaml"
+    topology.write_text(ONE_HOST)
+    up = chaos("up", str(topology))
+    assert up.returncode == 0, up.stderr
+    kept = up.stdout.split()[1]
+    live = Lab(load_topology(topology), chaos_engine).up()
+    try:
+        # `chaos down` and `gc --all` act on every lab of the engine, other runs' too: run in-process,
+        # they see only this test's two labs, so a shared engine's other runs are never touched.
+        every_lab = gc.labs
+        monkeypatch.setattr(gc, "labs", lambda engine: [found for found in every_lab(engine) if found.lab in (kept, live.name)])
+
+        assert cli.main(["down"]) == 0
+        assert capsys.readouterr().out.splitlines() == [f"removed lab {kept} (3 objects)"]  # container, network, keep marker
+        assert leftovers(lab=kept) == [] and len(leftovers(lab=live.name)) == 2, "down removes kept labs only"
+        assert cli.main(["down"]) == 0 and capsys.readouterr().out.strip() == "no kept labs to remove"
+
+        assert cli.main(["gc"]) == 0 and capsys.readouterr().out.strip() == "nothing to reclaim", "its owner (this process) is alive"
+        assert cli.main(["gc", "--all"]) == 0
+        assert capsys.readouterr().out.startswith(f"removed lab {live.name}: ")
+        assert leftovers(lab=live.name) == []
+    finally:
+        live.down()
+        chaos("down", kept)
