@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chaos._internal.durations import Duration, parse_duration, parse_optional_duration
 from chaos.engine import ContainerGone, Engine, ExecResult
@@ -97,18 +97,12 @@ class Host:
         return self._engine.exec_lines(self._container_of(container), list(argv))
 
     def spawn(
-        self,
-        argv: Sequence[str],
-        on_line: Callable[[str], object] | None = None,
-        *,
-        ready: Callable[[str], bool] | None = None,
-        on_end: Callable[[RemoteProcess], object] | None = None,
-        container: str | None = None,
-        name: str | None = None,
+        self, argv: Sequence[str], on_line: Callable[[str], object] | None = None, *, ready: Callable[[str], bool] | None = None, **options: Any
     ) -> RemoteProcess:
         """A program in this host whose output lines stream back to ``on_line`` (not started yet).
 
-        See `RemoteProcess`; use it as a context manager, or `RemoteProcess.start` and `RemoteProcess.stop`.
+        See `RemoteProcess` for ``ready`` and the other ``options`` (``on_end``, ``container``,
+        ``name``); use it as a context manager, or `RemoteProcess.start` and `RemoteProcess.stop`.
 
         Example::
 
@@ -116,7 +110,7 @@ class Host:
             with lab.hosts["client"].spawn(["ping", "-c", "3", "10.0.0.2"], lines.append) as ping:
                 ping.join("5s")
         """
-        return RemoteProcess(self, argv, on_line, ready=ready, on_end=on_end, container=container, name=name)
+        return RemoteProcess(self, argv, on_line, ready=ready, **options)
 
     def check(self, command: str | Sequence[str], container: str | None = None) -> ExecResult:
         """Like `exec`, but raise `HostCommandError` with the command, rc and stderr tail on failure."""

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from chaos.errors import UsageError
 from chaos.timeline import FaultRecord
 from chaos.traffic import figures
 from chaos.traffic.records import Outcome, Request, RequestLog, Requests
@@ -92,8 +93,10 @@ def test_latency_quantiles_are_nearest_rank_over_successes_only():
     assert figures.latency_quantile(requests, 0.5) == pytest.approx(0.050)
     assert figures.latency_quantile(requests, 0.99) == pytest.approx(0.099)
     assert figures.latency_quantile(requests, 1.0) == pytest.approx(0.100)
-    with pytest.raises(ValueError, match="not between 0 and 1"):
+    with pytest.raises(UsageError, match="not between 0 and 1"):
         figures.latency_quantile(requests, 99)
+    with pytest.raises(UsageError, match="not between 0 and 1"):
+        figures.latency_quantile(requests, "p99")  # type: ignore[arg-type]  # was a raw TypeError
 
 
 def test_served_by_lists_each_change_of_responder_with_its_time():
@@ -156,7 +159,7 @@ def test_a_fault_before_the_flow_started_counts_from_its_effect():
 
 
 def test_a_fault_after_the_flow_stopped_cannot_be_judged():
-    with pytest.raises(ValueError, match=r"the flow sent no request after #0 power_off\(lb1\) took effect at 9.00 s"):
+    with pytest.raises(UsageError, match=r"the flow sent no request after #0 power_off\(lb1\) took effect at 9.00 s"):
         figures.recovery_after(flow("oooo"), fault(0, effective=9.0))
     assert figures.recoveries(flow("oooo"), [fault(0, effective=9.0)]) == []
 
@@ -177,7 +180,7 @@ def test_an_empty_flow_has_no_figures_rather_than_perfect_ones():
     summary = figures.summarize("http client->www", empty, [fault(0, effective=1.0)])
     assert summary.summary() == "http client->www: no completed requests"
     assert summary.recoveries == []
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="start the flow before the fault"):
         figures.recovery_after(empty, fault(0, effective=1.0))
 
 

@@ -189,3 +189,18 @@ def test_http_answers_are_named_by_header_or_body(chaos_flow):
 def test_icmp_checksum_matches_a_known_echo_request(chaos_flow):
     # An echo request, id 1, seq 1, no payload: checksum 0xf7fd.
     assert chaos_flow.icmp_checksum(bytes([8, 0, 0, 0, 0, 1, 0, 1])) == 0xF7FD
+
+
+# -- lab.traffic's makers refuse what is not a flow option before touching the lab ----------------
+
+
+def test_an_unknown_flow_option_is_a_usage_error_listing_the_options():
+    from chaos.traffic import Traffic
+
+    traffic = Traffic(None)  # type: ignore[arg-type]  # refused before the lab is asked anything
+    with pytest.raises(UsageError, match=r"unknown flow option rat; the options are: port, rate, timeout, network, expect, name"):
+        traffic.http("client", "lb1", rat=5)
+    with pytest.raises(UsageError, match="unknown flow protocol 'sctp'"):
+        traffic.flow("sctp", "client", "lb1")
+    with pytest.raises(UsageError, match="port=70000 is not a port"):
+        traffic.tcp("client", "lb1", port=70000)

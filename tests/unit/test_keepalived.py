@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chaos.errors import SpecError
 from chaos.spec.model import VipSpec
 from chaos.vips.keepalived import PlacedVip, master_down_interval, render_config, takeover_window
 
@@ -41,7 +42,7 @@ def test_render_options_and_several_vips() -> None:
 
 
 def test_render_rejects_mixed_vrrp_versions() -> None:
-    with pytest.raises(ValueError, match=r"host 'lb1' is a member of VIPs with VRRP versions \[2, 3\]; use one version per host"):
+    with pytest.raises(SpecError, match=r"host 'lb1' is a member of VIPs with VRRP versions \[2, 3\]; use one version per host"):
         render_config("lb1", [placed(), placed("api", vrrp_version=3)])
 
 
