@@ -48,13 +48,29 @@ class Slo:
     max_lost: verdicts.LostLimit | None = None
     max_owners: int | None = None
 
+    def __post_init__(self) -> None:
+        # One construction path: `Slo(max_outage="4.5s")` is validated and normalised like `Slo.parse`.
+        if all(value is None for value in (self.max_outage, self.min_availability, self.max_lost, self.max_owners)):
+            raise UsageError("an SLO needs at least one limit: max_outage, min_availability, max_lost or max_owners")
+        owners = self.max_owners
+        if owners is not None and (isinstance(owners, bool) or not isinstance(owners, int) or owners < 1):
+            raise UsageError(f"max_owners={owners!r}: use a whole number of members, 1 or more (1 means no split brain)")
+        lost = self.max_lost
+        if lost is not None and not isinstance(lost, verdicts.LostLimit):
+            lost = verdicts.parse_lost(lost, "max_lost")
+        object.__setattr__(self, "max_outage", parse_optional_duration(self.max_outage, "max_outage"))
+        if self.min_availability is not None:
+            object.__setattr__(self, "min_availability", parse_share(self.min_availability, "min_availability"))
+        object.__setattr__(self, "max_lost", lost)
+
     @classmethod
     def parse(cls, **limits: Any) -> Slo:
         """Limits as users write them: ``max_outage="4.5s"``, ``min_availability=0.99`` or ``"99 %"``, ``max_lost=20`` or ``0.05``, ``max_owners=1``.
 
         Shares are fractions (``0.99``) or explicit percentages (``"99 %"``); a number above 1
         where a share is meant (``min_availability=99``) is refused with a hint, and so is a
-        ``max_lost`` float above 1 (``5.0``: write ``5`` requests or ``"5 %"``).
+        ``max_lost`` float above 1 (``5.0``: write ``5`` requests or ``"5 %"``). ``Slo(...)``
+        takes the same values; ``parse`` also names an unknown limit.
 
         Raises:
             UsageError: an unknown limit or a bad value; the message lists what is valid.
@@ -68,15 +84,7 @@ class Slo:
             raise UsageError(
                 f"unknown SLO limit{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; valid: max_outage, min_availability, max_lost, max_owners"
             )
-        if not any(value is not None for value in limits.values()):
-            raise UsageError("an SLO needs at least one limit: max_outage, min_availability, max_lost or max_owners")
-        owners = limits.get("max_owners")
-        if owners is not None and (isinstance(owners, bool) or not isinstance(owners, int) or owners < 1):
-            raise UsageError(f"max_owners={owners!r}: use a whole number of members, 1 or more (1 means no split brain)")
-        outage = parse_optional_duration(limits.get("max_outage"), "max_outage")
-        availability = None if limits.get("min_availability") is None else parse_share(limits["min_availability"], "min_availability")
-        lost = None if limits.get("max_lost") is None else verdicts.parse_lost(limits["max_lost"], "max_lost")
-        return cls(outage, availability, lost, owners)
+        return cls(**limits)
 
     @property
     def judges_flows(self) -> bool:

@@ -267,3 +267,12 @@ def test_a_handover_overlap_shorter_than_the_grace_is_not_a_split_brain():
     lasting = [(0.0, ("lb2",)), (3.0, ("lb1", "lb2")), (3.2, ("lb1",))]
     assert verdicts.max_owners("www", lasting, 1) == "VIP www was held by 2 members at once (lb1, lb2) from 3.00 s to 3.20 s; at most 1 allowed"
     assert verdicts.max_owners("www", handover, 1, grace=0) is not None
+
+
+def test_building_an_slo_directly_validates_like_parse():
+    """One construction path: `Slo(...)` used to keep "4.5s" as a string and fail later inside a verdict."""
+    assert Slo(max_outage="4.5s", min_availability="99 %", max_lost=0.05) == Slo.parse(max_outage=4.5, min_availability=0.99, max_lost=0.05)
+    with pytest.raises(UsageError, match="almost surely meant as '99 %'"):
+        Slo(min_availability=99)
+    with pytest.raises(UsageError, match="an SLO needs at least one limit"):
+        Slo()
