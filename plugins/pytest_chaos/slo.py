@@ -137,7 +137,7 @@ def _gather(item: pytest.Item, slo: Slo | None) -> list[str]:
     vip_lines = [f"VIP {vip.name}: owners {_owners(vip)}" for found in vips for vip in found]
     item.stash[facts_key] = TestFacts(facts, slo, breaches, flow_lines=flow_lines, vip_lines=vip_lines)
     for flow in flows:
-        key = re.sub(r"[^A-Za-z0-9_.-]+", "_", flow.name.replace("->", "-"))
+        key = flow_key(flow.name)
         longest = flow.longest_outage
         item.user_properties += [
             (f"chaos.flow.{key}.requests", flow.requests),
@@ -153,6 +153,16 @@ def _gather(item: pytest.Item, slo: Slo | None) -> list[str]:
     if slo is not None:
         item.user_properties.append(("chaos.slo", "fail" if breaches else "pass"))
     return breaches
+
+
+def flow_key(name: str) -> str:
+    """A flow's name as it appears in JUnit property names: ``http client->www`` -> ``http_client-www``.
+
+    Example:
+        >>> flow_key("http client->www")
+        'http_client-www'
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name.replace("->", "-"))
 
 
 def _lab_facts(lab: Lab) -> LabFacts:

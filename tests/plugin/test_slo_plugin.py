@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from pytest_chaos.slo import flow_key
 
 TWO_HOSTS = "networks: {n: {}}\nhosts: {a: {networks: [n]}, b: {networks: [n]}}\n"
 PAIR = (
@@ -13,6 +14,11 @@ PAIR = (
     "hosts: {lb1: {networks: [front]}, lb2: {networks: [front]}, client: {networks: [front]}}\n"
     "vips: {www: {network: front, provider: keepalived, members: {lb1: 150, lb2: 100}, advert_int: 1}}\n"
 )
+
+
+def junit_properties(pytester: pytest.Pytester) -> dict[str, str | None]:
+    """The properties of the JUnit XML the child run wrote (one test)."""
+    return {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
 
 
 @pytest.mark.integration
@@ -41,10 +47,13 @@ def test_a_kept_slo_passes_and_reports_its_figures_of_a_fixture_made_flow(pytest
     [flow] = report["flows"]
     assert flow["name"] == "http a->b" and flow["requests"] >= 150 and flow["failed"] == 0 and flow["served_by"][0][0] == "b"
     assert report["slo"] == {"max_outage": 1.0, "min_availability": 0.99, "max_lost": 0, "verdict": "pass", "breaches": []}
-    properties = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    properties = junit_properties(pytester)
+    key = f"chaos.flow.{flow_key('http a->b')}"
     assert properties["chaos.slo"] == "pass"
-    assert properties["chaos.flow.http_a-b.availability"] == "1.0"
-    assert properties["chaos.flow.http_a-b.lost"] == "0"
+    assert properties[f"{key}.availability"] == "1.0"
+    assert properties[f"{key}.lost"] == "0"
+    assert int(properties[f"{key}.requests"]) == flow["requests"]
+    assert properties[f"{key}.max_outage_seconds"] == "0.0"
 
 
 @pytest.mark.integration
@@ -62,7 +71,7 @@ def test_a_breached_slo_fails_the_test_with_the_figures(pytester):
         "        chaos.inject(faults.power_off('b'))\n"
         "        time.sleep(1)\n"
     )
-    result = pytester.runpytest("--chaos-require-docker", "--chaos-report-dir=reports")
+    result = pytester.runpytest("--chaos-require-docker", "--chaos-report-dir=reports", "--junitxml=junit.xml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -80,6 +89,13 @@ def test_a_breached_slo_fails_the_test_with_the_figures(pytester):
     [fault] = report["faults"]
     assert fault["name"] == "power_off" and fault["targets"] == ["b"] and fault["healed"] is not None  # the ledger healed it
     assert report["flows"][0]["recovery"] == [{"fault": 0, "seconds": None, "disrupted": True}]
+    properties = junit_properties(pytester)
+    key = f"chaos.flow.{flow_key('tcp a->b')}"
+    assert properties["chaos.slo"] == "fail"
+    assert int(properties[f"{key}.requests"]) == report["flows"][0]["requests"] > 0
+    assert int(properties[f"{key}.lost"]) == report["flows"][0]["failed"] > 0
+    assert float(properties[f"{key}.max_outage_seconds"]) >= 1.0, "b was off from the inject to the end of the flow, about 1 s"
+    assert properties[f"{key}.recovery_seconds.0"] == "not recovered"
 
 
 @pytest.mark.integration
@@ -100,8 +116,14 @@ def test_max_owners_fails_when_two_members_hold_the_vip(pytester):
         "def test_one_owner(lab):\n"
         "    lab.vips['www'].wait_owner('lb1', within='15s')\n"
     )
-    result = pytester.runpytest("--chaos-require-docker")
+    result = pytester.runpytest("--chaos-require-docker", "--junitxml=junit.xml")
     result.assert_outcomes(passed=1, failed=1)
+    cases = ET.parse(pytester.path / "junit.xml").iter("testcase")
+    by_test = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
+    assert by_test["test_forced_split_brain"]["chaos.vip.www.max_simultaneous_owners"] == "2"
+    assert by_test["test_forced_split_brain"]["chaos.slo"] == "fail"
+    assert by_test["test_one_owner"]["chaos.vip.www.max_simultaneous_owners"] == "1"
+    assert by_test["test_one_owner"]["chaos.slo"] == "pass"
     result.stdout.fnmatch_lines(
         [
             "*SLO breached: slo(max_owners=1)",
