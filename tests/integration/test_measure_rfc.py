@@ -1,4 +1,4 @@
-"""Measure against an outside truth: a keepalived failover's figures agree with RFC 5798 (DESIGN.md section 7).
+"""Measure against an outside truth: a keepalived failover's figures agree with RFC 5798 (its takeover window and Master_Down_Interval).
 
 The master of the pair loses power while an HTTP flow runs from the client to the VIP and a
 capture runs on the client. The flow's recovery and the capture's master transition must
