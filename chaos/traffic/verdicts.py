@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chaos._internal.shares import Share
-from chaos._internal.shares import parse_share as parse_share  # the one share parser; re-exported while chaos/traffic/flow.py imports it from here
+from chaos._internal.shares import Share, parse_share
 from chaos.errors import UsageError
 from chaos.traffic.figures import FlowFigures, Recovery, percent
 

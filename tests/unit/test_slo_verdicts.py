@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from chaos._internal.shares import parse_share
 from chaos.errors import ChaosError, UsageError
 from chaos.report import LabFacts, build_report, report_path, write_report
 from chaos.slo import Slo, VipOwners, verdict
@@ -78,15 +77,6 @@ def test_every_check_on_an_empty_flow_says_there_is_nothing_to_judge():
     empty = figures.summarize("udp client->www", Requests.from_rows([]))
     for breach in (verdicts.max_outage(empty, 1), verdicts.min_availability(empty, 0.5), verdicts.max_lost(empty, verdicts.LostLimit(count=0))):
         assert breach is not None and breach.startswith("flow udp client->www completed no requests")
-
-
-@pytest.mark.parametrize(("given", "share"), [(0.99, 0.99), (1, 1.0), ("99 %", 0.99), ("99.5%", 0.995), (0, 0.0)])
-def test_parse_share(given, share):
-    assert verdicts.parse_share(given) == pytest.approx(share)
-
-
-def test_verdicts_judge_shares_with_the_one_share_parser():
-    assert verdicts.parse_share is parse_share
 
 
 def test_parse_lost_tells_counts_from_shares():
