@@ -265,6 +265,20 @@ def test_rate_caps_throughput_and_heal_lifts_the_cap(lab, chaos):
 
 
 @pytest.mark.topology(TRIO)
+def test_rate_burst_lets_its_bytes_through_at_full_speed_then_the_cap_bites(lab, chaos):
+    chaos.inject(faults.rate("a", "2mbit", burst=150_000))
+    # The bucket starts full: 100 kB go at the link's speed (at 2 Mbit/s they would take 0.4 s).
+    burst = throughput(lab, "a", "b", 100_000)
+    assert burst > 10e6, f"the first 100 kB went at {burst / 1e6:.2f} Mbit/s"
+    # Even if the bucket has refilled to its 150 kB since, 450 of the next 600 kB go at 2 Mbit/s
+    # (250 kB/s): 1.8 s at least, so the transfer averages under 2.7 Mbit/s.
+    capped = throughput(lab, "a", "b", 600_000)
+    assert capped < 3.2e6, f"after the burst, 600 kB went at {capped / 1e6:.2f} Mbit/s"
+    chaos.heal()
+    assert leftovers(lab, "a") == {}
+
+
+@pytest.mark.topology(TRIO)
 def test_a_failed_inject_on_one_host_leaves_nothing_on_the_others(lab, chaos):
     # Someone else's root qdisc on b: a rate there cannot be ours to build.
     lab.hosts["b"].check("tc qdisc add dev eth0 root handle 1: htb default 0")
