@@ -1,17 +1,23 @@
 """The fault catalogue: build a fault (data), bind it to a lab, inject and heal it.
 
-Example:
-    >>> from chaos import faults
-    >>> chaos.inject(faults.power_off("lb1"))          # in a test, with the `chaos` fixture
-    >>> with faults.isolate("lb2").on(lab):             # anywhere, as a context manager
-    ...     ...
+Each fault is a frozen dataclass, checked when built; the lowercase names are the classes
+themselves (``faults.loss is faults.Loss``), or a one-line spelling with varargs
+(``partition(*groups)``, ``together(*parts)``, ``sequence(*parts)``, ``blackhole(target, port)``).
+
+Example::
+
+    from chaos import faults
+    chaos.inject(faults.power_off("lb1"))          # in a test, with the `chaos` fixture
+    with faults.isolate(lab.hosts["lb2"]).on(lab):  # anywhere, as a context manager
+        ...
+    schedule = chaos.start(faults.random_schedule([faults.pause], targets=["lb1", "lb2"]))   # in the background
 """
 
 from __future__ import annotations
 
 from chaos.faults._containers import EVERY_CONTAINER
-from chaos.faults.base import Action, Claim, Fault, Injection, active
-from chaos.faults.compose import InSequence, Schedule, Step, Together, draw, random_schedule, sequence, together
+from chaos.faults.base import Action, Background, Claim, Fault, Injection, Targeted, active
+from chaos.faults.compose import InSequence, Parts, Schedule, Step, Together, draw, random_schedule, sequence, together
 from chaos.faults.host import Isolate, LinkDown, LinkUp, PowerOff, PowerOn, isolate, link_down, link_up, power_off, power_on
 from chaos.faults.ledger import Ledger
 from chaos.faults.network import (
@@ -61,6 +67,7 @@ from chaos.faults.targets import Pick, Target
 __all__ = [
     "EVERY_CONTAINER",
     "Action",
+    "Background",
     "Blackhole",
     "Claim",
     "Corrupt",
@@ -81,6 +88,7 @@ __all__ = [
     "OneWay",
     "Partition",
     "PartitionBy",
+    "Parts",
     "Pause",
     "Pick",
     "PowerOff",
@@ -94,6 +102,7 @@ __all__ = [
     "Step",
     "Stop",
     "Target",
+    "Targeted",
     "Together",
     "active",
     "blackhole",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from chaos.errors import EngineError, FaultError
-from chaos.faults.base import Claim
+from chaos._internal.parallel import parallel
+from chaos.errors import EngineError, FaultError, RecoveryTimeout
+from chaos.expect import eventually
+from chaos.faults.base import Claim, Injection, Targeted
 
 if TYPE_CHECKING:
     from chaos.host import Host
@@ -19,8 +20,6 @@ EVERY_CONTAINER = "*"
 """``container="*"``: the host container and every workload of the host."""
 
 STOP_POLL = 0.005
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,43 @@ class Box:
 
     def __str__(self) -> str:
         return self.host if self.workload is None else f"{self.host}/{self.workload}"
+
+
+@dataclass
+class Boxes:
+    """What a container fault knows (``run.data``): the containers it acts on, and those its inject reached."""
+
+    boxes: list[Box] = field(default_factory=list)
+    """Resolved when bound: the containers the fault acts on."""
+    done: list[Box] = field(default_factory=list)
+    """Recorded by apply, each before it is touched: what revert brings back (killed, stopped, paused)."""
+
+
+B = TypeVar("B", bound=Boxes)
+
+
+class OnContainers(Targeted[B]):
+    """A fault on containers of its target hosts; `containers` says which (a process fault's ``container`` field)."""
+
+    def containers(self) -> str | None:
+        """None: the host container; ``"*"``: every container of the host; else a workload's name."""
+        container: str | None = getattr(self, "container", None)
+        return container
+
+    def new_data(self) -> B:
+        return cast(B, Boxes())
+
+    def resolve(self, run: Injection[B]) -> Sequence[str]:
+        hosts = super().resolve(run)
+        run.data.boxes = all_boxes(run.lab, hosts, self.containers())
+        return hosts
+
+
+class HoldsContainers(OnContainers[B]):
+    """A container fault that holds the containers it acts on until healed (kill, stop, pause, power_off)."""
+
+    def claims(self, run: Injection[B]) -> Iterable[Claim]:
+        return [box.claim for box in run.data.boxes]
 
 
 def boxes(host: Host, container: str | None) -> list[Box]:
@@ -62,38 +98,28 @@ def all_boxes(lab: Lab, hosts: Iterable[str], container: str | None) -> list[Box
     return [box for name in hosts for box in boxes(lab.hosts[name], container)]
 
 
-def parallel(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """Run ``work`` on every item at once (threads); raise the first error after all have finished."""
-    if len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-        futures = [pool.submit(work, item) for item in items]
-        return [future.result() for future in futures]
-
-
 def wait_stopped(lab: Lab, items: Sequence[Box], within: float, what: str) -> float:
     """Wait until none of ``items`` runs; return when the last one exited, by the engine's own clock (``FinishedAt``).
 
     Raises:
         EngineError: one still ran after ``within`` seconds.
     """
-    deadline = time.monotonic() + within
-    pending = list(items)
-    finished: list[float] = []
-    while pending:
-        still = []
-        for box in pending:
-            state = lab.engine.state(box.container)
-            if state.running:
-                still.append(box)
-            else:
-                finished.append(state.finished_at or time.time())
-        pending = still
-        if pending:
-            if time.monotonic() > deadline:
-                raise EngineError(f"{what}: {', '.join(map(str, pending))} still running {within:g}s later")
-            time.sleep(STOP_POLL)
-    return max(finished, default=time.time())
+    finished: dict[Box, float] = {}
+
+    def still_running() -> list[Box]:
+        for box in items:
+            if box not in finished:
+                state = lab.engine.state(box.container)
+                if not state.running:
+                    finished[box] = state.finished_at or time.time()
+        return [box for box in items if box not in finished]
+
+    try:
+        eventually(still_running, until=lambda pending: not pending, within=within, interval=STOP_POLL, what=f"{what}: containers to stop")
+    except RecoveryTimeout as exc:
+        pending = cast(list[Box], exc.last or [])
+        raise EngineError(f"{what}: {', '.join(map(str, pending))} still running {within:g}s later") from None
+    return max(finished.values(), default=time.time())
 
 
 def stopped_within(lab: Lab, items: Sequence[Box], within: float) -> float | None:
@@ -127,3 +153,15 @@ def bring_back(lab: Lab, items: Iterable[Box]) -> float:
         return ready
 
     return max(parallel(revive, list(by_host)), default=time.time())
+
+
+def start_holders(run: Injection[B]) -> float:
+    """Heal the faults holding ``run``'s containers, start what does not run; when the last was ready (start, power_on)."""
+    boxes = run.data.boxes
+    healed = run.heal_holders(box.claim for box in boxes)
+    return after_heals(run, healed, bring_back(run.lab, boxes))
+
+
+def after_heals(run: Injection[Any], healed: Iterable[Injection[Any]], done: float) -> float:
+    """The epoch of ``done`` or of the latest heal among ``healed``, whichever came last (an action that undid faults)."""
+    return max([done, *(run.lab.timeline.origin + h.healed for h in healed if h.healed is not None)])

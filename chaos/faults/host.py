@@ -14,183 +14,152 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
+from chaos._internal.parallel import parallel
 from chaos.errors import FaultError, HostCommandError
 from chaos.faults import _containers
-from chaos.faults._containers import EVERY_CONTAINER, Box
-from chaos.faults.base import Action, Claim, Fault, Injection, active
-from chaos.faults.targets import Target
+from chaos.faults._containers import EVERY_CONTAINER, Boxes, HoldsContainers, OnContainers
+from chaos.faults.base import Action, Claim, Injection, Targeted, active
+from chaos_inlab import protocol as inlab
 
 POWER_OFF_WAIT = 10.0
 
 # -- power --------------------------------------------------------------------------------------
 
 
-def _host_boxes(run: Injection) -> list[Box]:
-    boxes: list[Box] = run.state["boxes"]
-    return boxes
-
-
 @dataclass(frozen=True)
-class PowerOff(Fault):
-    """Every container of the host dies at once (SIGKILL): nothing says goodbye, no VRRP priority 0.
+class PowerOff(HoldsContainers[Boxes]):
+    """Cut the power of the target hosts: every container of each dies at once (SIGKILL); nothing says goodbye, no VRRP priority 0.
 
     Effective when the last container was dead (the engine's exit time). Heal is `power_on`:
     the host comes back with the same addresses, its agent starts its daemons, its workloads
     start after it, and the lab waits until the agent is ready.
+
+    Example::
+
+        chaos.inject(faults.power_off("lb1"))            # or power_off(lab.hosts["lb1"])
+        lab.vips["www"].wait_owner("lb2", within="5s")
     """
 
-    target: Target
     name: ClassVar[str] = "power_off"
 
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, EVERY_CONTAINER)
-        return hosts
+    def containers(self) -> str | None:
+        return EVERY_CONTAINER
 
-    def claims(self, run: Injection) -> Iterable[Claim]:
-        return [box.claim for box in _host_boxes(run)]
-
-    def apply(self, run: Injection) -> float | None:
-        boxes = _host_boxes(run)
-        run.state["off"] = list(boxes)
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        boxes = run.data.boxes
+        run.data.done = list(boxes)
         # All at once, not one after another: a host loses power in one instant.
-        _containers.parallel(lambda box: run.lab.engine.kill(box.container, "SIGKILL"), boxes)
+        parallel(lambda box: run.lab.engine.kill(box.container, "SIGKILL"), boxes)
         return _containers.wait_stopped(run.lab, boxes, POWER_OFF_WAIT, f"{self} on lab {run.lab.name}")
 
-    def revert(self, run: Injection) -> float | None:
-        return _containers.bring_back(run.lab, run.state.get("off", []))
-
-
-def power_off(target: Target) -> PowerOff:
-    """Cut the power of the target hosts: every container of each dies at once (SIGKILL).
-
-    Example:
-        >>> chaos.inject(faults.power_off("lb1"))
-        >>> lab.vips["www"].wait_owner("lb2", within="5s")
-    """
-    return PowerOff(target)
+    def revert(self, run: Injection[Boxes]) -> float | None:
+        return _containers.bring_back(run.lab, run.data.done)
 
 
 @dataclass(frozen=True)
-class PowerOn(Action):
-    """Bring powered-off hosts back (heals the active `power_off`, or any fault that stopped a container of theirs)."""
+class PowerOn(OnContainers[Boxes], Action[Boxes]):
+    """Power the target hosts on again (heals the active `power_off`, or any fault that stopped a container of theirs).
 
-    target: Target
+    Same addresses, daemons started again, workloads after the host.
+
+    Example::
+
+        chaos.inject(faults.power_on("lb1"))
+        lab.vips["www"].wait_owner("lb1", within="10s")   # keepalived preempts
+    """
+
     name: ClassVar[str] = "power_on"
 
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, EVERY_CONTAINER)
-        return hosts
+    def containers(self) -> str | None:
+        return EVERY_CONTAINER
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _host_boxes(run)
-        healed = run.heal_holders(box.claim for box in boxes)
-        ready = _containers.bring_back(run.lab, boxes)
-        return max([ready, *(run.lab.timeline.origin + h.healed for h in healed if h.healed is not None)])
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        return _containers.start_holders(run)
 
 
-def power_on(target: Target) -> PowerOn:
-    """Power the target hosts on again: same addresses, daemons started again, workloads after the host.
-
-    Example:
-        >>> chaos.inject(faults.power_on("lb1"))
-        >>> lab.vips["www"].wait_owner("lb1", within="10s")   # keepalived preempts
-    """
-    return PowerOn(target)
+power_off = PowerOff
+power_on = PowerOn
 
 
 # -- links --------------------------------------------------------------------------------------
 
-# $1: the addresses (one per link to cut). Prints the baseline (addresses, routes), then the
-# interfaces it found, then cuts them and prints the time the last one went down.
-_CUT = r"""
-set -e
-ip -o -4 addr show
-echo @@
-ip -4 route show
-echo @@
-ifaces=""
-for address in "$@"; do
-  iface=$(ip -o -4 addr show to "$address/32" | awk '{ print $2; exit }')
-  [ -n "$iface" ] || { echo "no interface holds $address" >&2; exit 3; }
-  ifaces="$ifaces $iface"
-done
-echo $ifaces
-echo @@
-for iface in $ifaces; do ip link set dev "$iface" down; done
-date +%s.%N
-"""
-
-# $1: the routes to restore (one per line); then the interfaces. Brings the links up, puts
-# back every route of the baseline the kernel did not restore itself, prints the time.
-_MEND = r"""
-routes=$1; shift
-for iface in "$@"; do ip link set dev "$iface" up; done
-printf '%s\n' "$routes" | while IFS= read -r route; do
-  [ -n "$route" ] || continue
-  case "$route" in default*) continue ;; esac
-  ip -4 route show | grep -qxF -- "$route" || ip route replace $route
-done
-date +%s.%N
-echo @@
-ip -o -4 addr show
-echo @@
-ip -4 route show
-"""
+# The links' in-lab half is `chaos-lab links` (chaos_inlab.links): ``cut`` prints the baseline
+# (addresses, routes), then the interfaces it found, cuts them and prints the time the last one
+# went down; ``mend`` brings the links up, puts back every route of the baseline the kernel did
+# not restore itself and prints the time, then the addresses and routes; sections split by @@.
+_SECTION = f"{inlab.SECTION}\n"
 
 
-def _links(run: Injection, host: str) -> list[str]:
-    network: str | None = run.state["network"]
-    networks = [network] if network else [a.network for a in run.host(host).spec.networks]
-    return networks
+@dataclass
+class Baseline:
+    """What a host had before its links were cut: the routes to put back, the interfaces cut, the addresses to see again."""
+
+    routes: list[str]
+    ifaces: list[str]
+    addresses: list[str]
 
 
-class _LinkFault(Fault):
+@dataclass
+class Links:
+    """What a link fault knows (``run.data``): which network (None: every one), and each host's baseline once cut."""
+
+    network: str | None = None
+    cut: dict[str, Baseline] = field(default_factory=dict)
+
+
+def _links(run: Injection[Links], host: str) -> list[str]:
+    network = run.data.network
+    return [network] if network else [a.network for a in run.host(host).spec.networks]
+
+
+class _LinkFault(Targeted[Links]):
     """Cut links of the target hosts; heal brings them up and restores the routes seen before."""
 
-    def claims(self, run: Injection) -> Iterable[Claim]:
+    def new_data(self) -> Links:
+        return Links(network=getattr(self, "network", None))
+
+    def claims(self, run: Injection[Links]) -> Iterable[Claim]:
         return [Claim("link", f"{host}:{network}") for host in run.targets for network in _links(run, host)]
 
-    def apply(self, run: Injection) -> float | None:
-        run.state["cut"] = {}
-        return max(_containers.parallel(lambda host: self._cut(run, host), list(run.targets)))
+    def apply(self, run: Injection[Links]) -> float | None:
+        run.data.cut = {}
+        return max(parallel(lambda host: self._cut(run, host), list(run.targets)))
 
-    def _cut(self, run: Injection, host: str) -> float:
+    def _cut(self, run: Injection[Links], host: str) -> float:
         handle = run.host(host)
         addresses = [handle.address(network) for network in _links(run, host)]
-        result = handle.exec(["sh", "-c", _CUT, "cut", *addresses])
-        sections = result.stdout.split("@@\n")
+        result = handle.exec(inlab.links_cut_argv(addresses))
+        sections = result.stdout.split(_SECTION)
         if len(sections) >= 3:
             # Recorded before the verdict: a half-done cut still gets healed.
-            run.state["cut"][host] = {"routes": _lines(sections[1]), "ifaces": sections[2].split(), "addresses": addresses}
+            run.data.cut[host] = Baseline(routes=_lines(sections[1]), ifaces=sections[2].split(), addresses=addresses)
         if not result.ok:
             raise HostCommandError(f"{self}: cutting the links of {handle!r} exited {result.rc}: {result.stderr.strip()}")
         return float(sections[3].strip())
 
-    def revert(self, run: Injection) -> float | None:
-        cut = dict(run.state.get("cut", {}))
+    def revert(self, run: Injection[Links]) -> float | None:
+        cut = dict(run.data.cut)
         if not cut:
             return None
-        return max(_containers.parallel(lambda host: self._mend(run, host, cut[host]), list(cut)))
+        return max(parallel(lambda host: self._mend(run, host, cut[host]), list(cut)))
 
-    def _mend(self, run: Injection, host: str, baseline: dict[str, list[str]]) -> float:
+    def _mend(self, run: Injection[Links], host: str, baseline: Baseline) -> float:
         handle = run.host(host)
-        result = handle.exec(["sh", "-c", _MEND, "mend", "\n".join(baseline["routes"]), *baseline["ifaces"]])
+        result = handle.exec(inlab.links_mend_argv(baseline.routes, baseline.ifaces))
         if not result.ok:
             raise HostCommandError(f"healing {self}: mending the links of {handle!r} exited {result.rc}: {result.stderr.strip()}")
-        healed, addresses, routes = [*result.stdout.split("@@\n"), "", ""][:3]
-        missing_addresses = [a for a in baseline["addresses"] if f" {a}/" not in addresses]
-        missing_routes = sorted(set(baseline["routes"]) - set(_lines(routes)))
+        healed, addresses, routes = [*result.stdout.split(_SECTION), "", ""][:3]
+        missing_addresses = [a for a in baseline.addresses if f" {a}/" not in addresses]
+        missing_routes = sorted(set(baseline.routes) - set(_lines(routes)))
         if missing_addresses or missing_routes:
             raise HostCommandError(
                 f"healing {self}: {handle!r} is not back at its baseline; missing addresses {missing_addresses or 'none'}, "
                 f"missing routes {missing_routes or 'none'}"
             )
-        del run.state["cut"][host]
+        del run.data.cut[host]
         return float(healed.strip())
 
 
@@ -200,69 +169,69 @@ def _lines(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Isolate(_LinkFault):
-    """Every link of the host goes down; its processes keep running, alone (keepalived there enters FAULT)."""
+    """Cut every link of the target hosts (inside their namespace); processes keep running, alone; heal brings the links back.
 
-    target: Target
+    keepalived on an isolated host enters FAULT and lets the VIP go.
+
+    Example::
+
+        with chaos.inject(faults.isolate("lb1")):
+            lab.vips["www"].wait_owner("lb2", within="5s")
+    """
+
     name: ClassVar[str] = "isolate"
 
-    def resolve(self, run: Injection) -> Sequence[str]:
-        run.state["network"] = None
-        return super().resolve(run)
 
+@dataclass(frozen=True)
+class _OneLink(Targeted[Links]):
+    """A fault on the target hosts' link to one network (checked against the lab when bound)."""
 
-def isolate(target: Target) -> Isolate:
-    """Cut every link of the target hosts (inside their namespace); processes keep running; heal brings the links back.
+    network: str
 
-    Example:
-        >>> with chaos.inject(faults.isolate("lb1")):
-        ...     lab.vips["www"].wait_owner("lb2", within="5s")
-    """
-    return Isolate(target)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.network, str) or not self.network:
+            raise FaultError(f"{self.name}: network={self.network!r} is not a network name")
+
+    def resolve(self, run: Injection[Links]) -> Sequence[str]:
+        if self.network not in run.lab.networks:
+            raise FaultError(f"unknown network {self.network!r}; the lab's networks: {', '.join(run.lab.networks) or 'none'}")
+        hosts = super().resolve(run)
+        for host in hosts:
+            on = [a.network for a in run.host(host).spec.networks]
+            if self.network not in on:
+                raise FaultError(f"host {host!r} is not on network {self.network!r}; it is on: {', '.join(on)}")
+        return hosts
 
 
 @dataclass(frozen=True)
-class LinkDown(_LinkFault):
-    """The host's link to one network goes down; its other links stay up."""
+class LinkDown(_OneLink, _LinkFault):
+    """Take the target hosts' link to ``network`` down (inside their namespace); their other links stay up; heal (or `link_up`) brings it back.
 
-    target: Target
-    network: str
+    Example::
+
+        chaos.inject(faults.link_down("app", "back"))   # the database is gone, the front still answers
+    """
+
     name: ClassVar[str] = "link_down"
 
-    def resolve(self, run: Injection) -> Sequence[str]:
-        return _resolve_link(self, run)
-
-
-def _resolve_link(fault: LinkDown | LinkUp, run: Injection) -> Sequence[str]:
-    if fault.network not in run.lab.networks:
-        raise FaultError(f"unknown network {fault.network!r}; the lab's networks: {', '.join(run.lab.networks) or 'none'}")
-    hosts = Fault.resolve(fault, run)
-    for host in hosts:
-        on = [a.network for a in run.host(host).spec.networks]
-        if fault.network not in on:
-            raise FaultError(f"host {host!r} is not on network {fault.network!r}; it is on: {', '.join(on)}")
-    run.state["network"] = fault.network
-    return hosts
-
-
-def link_down(target: Target, network: str) -> LinkDown:
-    """Take the target hosts' link to ``network`` down (inside their namespace); heal (or `link_up`) brings it back.
-
-    Example:
-        >>> chaos.inject(faults.link_down("app", "back"))   # the database is gone, the front still answers
-    """
-    return LinkDown(target, network)
-
 
 @dataclass(frozen=True)
-class LinkUp(Action):
-    """Bring a host's link to a network up again; heals the active `link_down` of that link."""
+class LinkUp(_OneLink, Action[Links]):
+    """Bring the target hosts' link to ``network`` up again; heals the active `link_down` of that link.
 
-    target: Target
-    network: str
+    Example::
+
+        chaos.inject(faults.link_up("app", "back"))
+    """
+
     name: ClassVar[str] = "link_up"
 
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = _resolve_link(self, run)
+    def new_data(self) -> Links:
+        return Links(network=self.network)
+
+    def resolve(self, run: Injection[Links]) -> Sequence[str]:
+        hosts = super().resolve(run)
         mine = {Claim("link", f"{host}:{self.network}") for host in hosts}
         for holder in active(run.lab):
             if set(holder.claims) & mine and not set(holder.claims) <= mine:
@@ -270,26 +239,22 @@ class LinkUp(Action):
                 raise FaultError(f"would heal only part of active {holder} (it holds {held}); heal {holder} instead")
         return hosts
 
-    def apply(self, run: Injection) -> float | None:
+    def apply(self, run: Injection[Links]) -> float | None:
         mine = [Claim("link", f"{host}:{self.network}") for host in run.targets]
         healed = run.heal_holders(mine)
         done = time.time()
         for host in run.targets:
             handle = run.host(host)
             address = handle.address(self.network)
-            iface = handle.exec(["sh", "-c", f"ip -o -4 addr show to {address}/32 | awk '{{ print $2; exit }}'"]).stdout.split()
-            result = handle.exec(["sh", "-c", _MEND, "mend", "", *iface])
+            iface = handle.exec(inlab.links_iface_argv(address)).stdout.split()
+            result = handle.exec(inlab.links_mend_argv([], iface))
             if not iface or not result.ok:
                 why = result.stderr.strip() or "no interface holds it"
                 raise HostCommandError(f"{self}: bringing the link of {address} up on {handle!r} failed: {why}")
-            done = max(done, float(result.stdout.split("@@\n")[0].strip()))
-        return max([done, *(run.lab.timeline.origin + h.healed for h in healed if h.healed is not None)])
+            done = max(done, float(result.stdout.split(_SECTION)[0].strip()))
+        return _containers.after_heals(run, healed, done)
 
 
-def link_up(target: Target, network: str) -> LinkUp:
-    """Bring the target hosts' link to ``network`` up (heals a `link_down` of it).
-
-    Example:
-        >>> chaos.inject(faults.link_up("app", "back"))
-    """
-    return LinkUp(target, network)
+isolate = Isolate
+link_down = LinkDown
+link_up = LinkUp

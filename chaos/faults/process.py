@@ -5,15 +5,18 @@ from __future__ import annotations
 import shlex
 import signal as signals
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import ClassVar
 
-from chaos.errors import FaultError, HostCommandError
+from chaos._internal.durations import Duration
+from chaos._internal.parallel import parallel
+from chaos.errors import FaultError, HostCommandError, RecoveryTimeout
+from chaos.expect import eventually
 from chaos.faults import _containers
-from chaos.faults._containers import Box
-from chaos.faults.base import Action, Claim, Fault, Injection
-from chaos.faults.targets import Target
+from chaos.faults._containers import Box, Boxes, HoldsContainers, OnContainers
+from chaos.faults.base import SECONDS, Action, Claim, Injection, to_seconds
+from chaos_inlab import protocol as inlab
 
 KILL_SETTLE = 1.0
 """How long a non-SIGKILL signal is given to end a container or process before it counts as survived."""
@@ -43,281 +46,240 @@ def signal_name(signal: str | int) -> str:
         raise FaultError(f"unknown signal {signal!r}; e.g. SIGKILL, SIGTERM, SIGHUP, SIGINT, SIGUSR1, SIGSTOP, or a number") from None
 
 
-class _OnContainers(Fault):
-    """Acts on containers of the target hosts: ``container`` None is the host container, ``"*"`` all, else a workload."""
+@dataclass(frozen=True)
+class _Where:
+    """The keyword-only ``container`` of every process fault: None the host container, ``"*"`` every container, else a workload."""
 
-    container: str | None
+    container: str | None = field(default=None, kw_only=True)
 
-    def resolve(self, run: Injection) -> Sequence[str]:
-        hosts = super().resolve(run)
-        run.state["boxes"] = _containers.all_boxes(run.lab, hosts, self.container)
-        return hosts
-
-
-class _ContainerFault(_OnContainers):
-    """A fault that holds the containers it acts on until healed."""
-
-    def claims(self, run: Injection) -> Iterable[Claim]:
-        return [box.claim for box in _boxes(run)]
+    def __post_init__(self) -> None:
+        super().__post_init__()  # type: ignore[misc]  # a mixin: the fault after it in the MRO has one
+        if self.container is not None and (not isinstance(self.container, str) or not self.container):
+            raise FaultError(f"container={self.container!r} is not a container: None (the host container), '*' (every one) or a workload's name")
 
 
-def _boxes(run: Injection) -> list[Box]:
-    boxes: list[Box] = run.state["boxes"]
-    return boxes
+def _signal(fault: Kill | KillProcess) -> str:
+    return str(fault.signal)
 
 
 # -- kill and stop: the container dies; heal brings it back --------------------------------------
 
 
+class _Dies(HoldsContainers[Boxes]):
+    """A fault after which the containers are dead; heal starts again the ones it reached (a host comes back whole)."""
+
+    def revert(self, run: Injection[Boxes]) -> float | None:
+        return _containers.bring_back(run.lab, run.data.done)
+
+
 @dataclass(frozen=True)
-class Kill(_ContainerFault):
-    """Send a signal to containers; heal starts again the ones that died (a host comes back whole).
+class Kill(_Where, _Dies):
+    """Send ``signal`` to the host container of ``target`` (or ``container=`` a workload, or ``"*"`` every container).
 
     Effective when the containers were seen dead (the engine's exit time); a signal the
     container survives (PID 1 ignores what it has no handler for) is effective when sent.
+    Heal starts again the ones that died.
+
+    Example::
+
+        chaos.inject(faults.kill("lb1"))                                # SIGKILL the host container
+        chaos.inject(faults.kill("lb1", "SIGTERM", container="web"))    # one workload, gently
     """
 
-    target: Target
-    signal: str = "SIGKILL"
-    container: str | None = None
+    signal: str | int = "SIGKILL"
     name: ClassVar[str] = "kill"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "signal", signal_name(self.signal))
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _boxes(run)
-        run.state["sent"] = list(boxes)
-        _containers.parallel(lambda box: run.lab.engine.kill(box.container, self.signal), boxes)
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        boxes = run.data.boxes
+        run.data.done = list(boxes)
+        parallel(lambda box: run.lab.engine.kill(box.container, _signal(self)), boxes)
         sent_at = time.time()
         if self.signal == "SIGKILL":
             return _containers.wait_stopped(run.lab, boxes, STOP_WAIT, f"{self} on lab {run.lab.name}")
         return _containers.stopped_within(run.lab, boxes, KILL_SETTLE) or sent_at
 
-    def revert(self, run: Injection) -> float | None:
-        return _containers.bring_back(run.lab, run.state.get("sent", []))
-
-
-def kill(target: Target, signal: str | int = "SIGKILL", container: str | None = None) -> Kill:
-    """Send ``signal`` to the host container of ``target`` (or a workload, or ``"*"`` every container).
-
-    Example:
-        >>> chaos.inject(faults.kill("lb1"))                                # SIGKILL the host container
-        >>> chaos.inject(faults.kill("lb1", "SIGTERM", container="web"))    # one workload, gently
-    """
-    return Kill(target, signal_name(signal), container)
-
 
 @dataclass(frozen=True)
-class Stop(_ContainerFault):
-    """``docker stop``: SIGTERM, SIGKILL after ``timeout``; heal starts the containers again."""
+class Stop(_Where, _Dies):
+    """Stop containers the way ``docker stop`` does: SIGTERM, then SIGKILL after ``timeout`` (a duration); heal starts them again.
 
-    target: Target
-    container: str | None = None
-    timeout: float = 10.0
+    Example::
+
+        with faults.stop("lb1", container="web", timeout="2s").on(lab):
+            ...
+    """
+
+    timeout: Duration = field(default=10.0, metadata=SECONDS)
     name: ClassVar[str] = "stop"
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _boxes(run)
-        run.state["sent"] = list(boxes)
-        _containers.parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "timeout", to_seconds(self.timeout, "timeout"))
+
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        boxes = run.data.boxes
+        run.data.done = list(boxes)
+        parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
         return _containers.wait_stopped(run.lab, boxes, STOP_WAIT, f"{self} on lab {run.lab.name}")
-
-    def revert(self, run: Injection) -> float | None:
-        return _containers.bring_back(run.lab, run.state.get("sent", []))
-
-
-def stop(target: Target, container: str | None = None, timeout: float = 10.0) -> Stop:
-    """Stop containers the way ``docker stop`` does (SIGTERM, then SIGKILL after ``timeout`` seconds).
-
-    Example:
-        >>> with faults.stop("lb1", container="web").on(lab):
-        ...     ...
-    """
-    return Stop(target, container, timeout)
 
 
 # -- pause: frozen, not dead -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Pause(_ContainerFault):
-    """Freeze every process of the containers (cgroup freezer); the network namespace stays, nothing answers."""
+class Pause(_Where, HoldsContainers[Boxes]):
+    """Freeze every process of the host container of ``target`` (or a workload, or ``"*"``): the network namespace stays, nothing answers.
 
-    target: Target
-    container: str | None = None
+    The cgroup freezer; heal (or `resume`) thaws it.
+
+    Example::
+
+        with chaos.inject(faults.pause("lb1")):
+            assert client.exec(["chaos-probe", "tcp", lb1]).rc == 1    # frozen: no answer
+    """
+
     name: ClassVar[str] = "pause"
 
-    def apply(self, run: Injection) -> float | None:
-        run.state["paused"] = []
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        run.data.done = []
 
         def freeze(box: Box) -> None:
-            run.state["paused"].append(box)
+            run.data.done.append(box)
             run.lab.engine.pause(box.container)
 
-        _containers.parallel(freeze, _boxes(run))
+        parallel(freeze, run.data.boxes)
         return time.time()
 
-    def revert(self, run: Injection) -> float | None:
-        def thaw(box: Box) -> None:
-            if run.lab.engine.state(box.container).paused:
-                run.lab.engine.unpause(box.container)
-
-        _containers.parallel(thaw, list(run.state.get("paused", [])))
+    def revert(self, run: Injection[Boxes]) -> float | None:
+        parallel(lambda box: _thaw(run, box), list(run.data.done))
         return time.time()
 
 
-def pause(target: Target, container: str | None = None) -> Pause:
-    """Freeze the host container of ``target`` (or a workload, or ``"*"``); heal (or `resume`) thaws it.
-
-    Example:
-        >>> with chaos.inject(faults.pause("lb1")):
-        ...     assert client.exec(["chaos-probe", "tcp", lb1]).rc == 1    # frozen: no answer
-    """
-    return Pause(target, container)
+def _thaw(run: Injection[Boxes], box: Box) -> None:
+    if run.lab.engine.state(box.container).paused:
+        run.lab.engine.unpause(box.container)
 
 
 # -- actions: start, restart, resume -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Start(_OnContainers, Action):
-    """Start containers that do not run; heals the active fault that stopped them (kill, stop, power_off)."""
+class Start(_Where, OnContainers[Boxes], Action[Boxes]):
+    """Start what is stopped (a host comes back whole, its workloads after it); heals the fault that stopped it (kill, stop, power_off).
 
-    target: Target
-    container: str | None = None
+    Example::
+
+        chaos.inject(faults.stop("lb1"))
+        chaos.inject(faults.start("lb1"))     # heals the stop: the timeline shows both
+    """
+
     name: ClassVar[str] = "start"
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _boxes(run)
-        healed = run.heal_holders(box.claim for box in boxes)
-        ready = _containers.bring_back(run.lab, boxes)
-        return max([ready, *(run.lab.timeline.origin + h.healed for h in healed if h.healed is not None)])
-
-
-def start(target: Target, container: str | None = None) -> Start:
-    """Start what is stopped (a host comes back whole, its workloads after it).
-
-    Example:
-        >>> chaos.inject(faults.stop("lb1"))
-        >>> chaos.inject(faults.start("lb1"))     # heals the stop: the timeline shows both
-    """
-    return Start(target, container)
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        return _containers.start_holders(run)
 
 
 @dataclass(frozen=True)
-class Restart(_OnContainers, Action):
-    """Stop then start containers (a host restarts whole); effective when they are ready again."""
+class Restart(_Where, HoldsContainers[Boxes], Action[Boxes]):
+    """Restart containers: ``docker stop`` (SIGTERM, SIGKILL after ``timeout``), then start; a host restarts whole.
 
-    target: Target
-    container: str | None = None
-    timeout: float = 10.0
+    Effective when they are ready again. Restarting a container another fault holds (paused,
+    killed) is refused: it would undo that fault behind its back.
+
+    Example::
+
+        chaos.inject(faults.restart("lb1", container="web"))
+    """
+
+    timeout: Duration = field(default=10.0, metadata=SECONDS)
     name: ClassVar[str] = "restart"
 
-    def claims(self, run: Injection) -> Iterable[Claim]:
-        # Restarting a container another fault holds (paused, killed) would undo that fault behind its back.
-        return [box.claim for box in _boxes(run)]
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "timeout", to_seconds(self.timeout, "timeout"))
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _boxes(run)
-        _containers.parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        boxes = run.data.boxes
+        parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
         _containers.wait_stopped(run.lab, boxes, STOP_WAIT, f"{self} on lab {run.lab.name}")
         return _containers.bring_back(run.lab, boxes)
 
 
-def restart(target: Target, container: str | None = None, timeout: float = 10.0) -> Restart:
-    """Restart containers: ``docker stop`` (SIGTERM, SIGKILL after ``timeout``), then start; a host restarts whole.
-
-    Example:
-        >>> chaos.inject(faults.restart("lb1", container="web"))
-    """
-    return Restart(target, container, timeout)
-
-
 @dataclass(frozen=True)
-class Resume(_OnContainers, Action):
-    """Thaw paused containers; heals the active `pause` on them."""
+class Resume(_Where, OnContainers[Boxes], Action[Boxes]):
+    """Thaw what `pause` froze; heals the active `pause` on it.
 
-    target: Target
-    container: str | None = None
+    Example::
+
+        chaos.inject(faults.resume("lb1"))
+    """
+
     name: ClassVar[str] = "resume"
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _boxes(run)
-        run.heal_holders(box.claim for box in boxes)
-        for box in boxes:
-            if run.lab.engine.state(box.container).paused:
-                run.lab.engine.unpause(box.container)
+    def apply(self, run: Injection[Boxes]) -> float | None:
+        run.heal_holders(box.claim for box in run.data.boxes)
+        for box in run.data.boxes:
+            _thaw(run, box)
         return time.time()
-
-
-def resume(target: Target, container: str | None = None) -> Resume:
-    """Thaw what `pause` froze.
-
-    Example:
-        >>> chaos.inject(faults.resume("lb1"))
-    """
-    return Resume(target, container)
 
 
 # -- one process inside a host -------------------------------------------------------------------
 
-# Lists the processes named $1: pid, parent pid, and the command line with \x1f between arguments.
-_LIST = r"""
-for p in $(pgrep -x -- "$1"); do
-  args=$(tr '\0' '\037' < /proc/$p/cmdline 2>/dev/null) || continue
-  printf '%s %s %s\n' "$p" "$(ps -o ppid= -p "$p" | tr -d ' ')" "$args"
-done
-"""
+# The in-lab half is `chaos-lab process` (chaos_inlab.process), which reads /proc itself: ``list``
+# prints pid, parent pid and the command line (\x1f between arguments) of each process with the
+# name; ``kill`` signals them, waits up to the settle time for them to go and prints "gone TIME"
+# or "alive TIME" (the time the signal left), on the lab's clock; ``start`` runs a command
+# detached, its output going to the container's log (PID 1's stdout), as the agent's daemons do.
 
-# Signals every process named $2 with $1, then waits up to $3 seconds for them to go; prints
-# "gone TIME" or "alive TIME" (the time the signal left), on the lab's clock.
-_KILL = r"""
-pkill "-$1" -x -- "$2" || exit 3
-sent=$(date +%s.%N)
-end=$(awk -v s="$sent" -v w="$3" 'BEGIN { printf "%.3f", s + w }')
-while pgrep -x -- "$2" >/dev/null; do
-  now=$(date +%s.%N)
-  if awk -v n="$now" -v e="$end" 'BEGIN { exit !(n > e) }'; then echo "alive $sent"; exit 0; fi
-  sleep 0.005
-done
-echo "gone $(date +%s.%N)"
-"""
 
-# Starts a command detached, its output going to the container's log (PID 1's stdout), as the agent's daemons do.
-_START_DETACHED = 'exec "$@" </dev/null >/proc/1/fd/1 2>/proc/1/fd/2'
+@dataclass
+class Killed(Boxes):
+    """What `kill_process` knows (``run.data``): besides the containers, the command lines of the top-level processes it killed."""
+
+    killed: dict[Box, list[list[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class KillProcess(_OnContainers):
-    """Signal every process with a given name (its ``comm``, as ``pkill -x``) inside containers of the target hosts.
+class KillProcess(_Where, OnContainers[Killed]):
+    """Signal every process named ``process`` (its ``comm``, as ``pkill -x``; e.g. keepalived) in containers of the target hosts.
 
     Effective when every such process is gone (measured inside the namespace), or when the
     signal left if one survived ``KILL_SETTLE`` (SIGHUP to keepalived reloads it). With
     ``restart`` (the default) heal starts each killed top-level process again with its own
     command line, its output going to the container's log, unless one with that name runs.
+
+    Example::
+
+        chaos.inject(faults.kill_process("lb1", "keepalived"))              # SIGKILL: adverts just stop
+        chaos.inject(faults.kill_process("lb1", "keepalived", "SIGTERM"))   # priority 0: an orderly handover
     """
 
-    target: Target
     process: str
-    signal: str = "SIGKILL"
-    container: str | None = None
+    signal: str | int = "SIGKILL"
     restart: bool = True
     name: ClassVar[str] = "kill_process"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "signal", signal_name(self.signal))
-        if not self.process or "/" in self.process or len(self.process) > 15:
+        if not isinstance(self.process, str) or not self.process or "/" in self.process or len(self.process) > 15:
             raise FaultError(
                 f"kill_process: {self.process!r} is not a process name; give the name `ps -o comm` shows "
                 "(at most 15 characters, no path), e.g. 'keepalived'"
             )
 
-    def claims(self, run: Injection) -> Iterable[Claim]:
-        return [Claim("process", f"{box}:{self.process}") for box in _boxes(run)]
+    def new_data(self) -> Killed:
+        return Killed()
 
-    def apply(self, run: Injection) -> float | None:
-        boxes = _boxes(run)
+    def claims(self, run: Injection[Killed]) -> Iterable[Claim]:
+        return [Claim("process", f"{box}:{self.process}") for box in run.data.boxes]
+
+    def apply(self, run: Injection[Killed]) -> float | None:
+        boxes = run.data.boxes
         # Look everywhere before signalling anywhere: a host without the process fails the
         # fault before it is half-applied.
         found = {box: self._list(run, box) for box in boxes}
@@ -326,13 +288,13 @@ class KillProcess(_OnContainers):
             box = missing[0]
             running = run.host(box.host).exec(["ps", "-e", "-o", "comm="], container=box.workload).stdout.split()
             raise FaultError(f"{self}: no process named {self.process!r} runs in {box}; it runs: {', '.join(sorted(set(running))) or 'nothing'}")
-        run.state["killed"] = {}
+        run.data.killed = {}
         times: list[float] = []
         for box, procs in found.items():
             pids = {pid for pid, _, _ in procs}
-            run.state["killed"][box] = [argv for _, ppid, argv in procs if ppid not in pids]
+            run.data.killed[box] = [argv for _, ppid, argv in procs if ppid not in pids]
             result = run.host(box.host).exec(
-                ["sh", "-c", _KILL, "kill", self.signal.removeprefix("SIG"), self.process, f"{KILL_SETTLE:g}"], box.workload
+                inlab.process_kill_argv(_signal(self).removeprefix("SIG"), self.process, KILL_SETTLE), box.workload
             )
             if result.rc != 0:
                 why = result.stderr.strip() or result.stdout.strip()
@@ -340,46 +302,45 @@ class KillProcess(_OnContainers):
             times.append(float(result.stdout.split()[1]))
         return max(times)
 
-    def revert(self, run: Injection) -> float | None:
+    def revert(self, run: Injection[Killed]) -> float | None:
         if not self.restart:
             return None
         done = time.time()
-        for box, roots in dict(run.state.get("killed", {})).items():
+        for box, roots in dict(run.data.killed).items():
             host = run.host(box.host)
             if not host.is_running(box.workload) or self._list(run, box):
                 continue  # the container is gone (another fault's business) or the process runs again
             for argv in roots:
-                run.lab.engine.exec_detached(box.container, ["sh", "-c", _START_DETACHED, "start", *argv])
+                run.lab.engine.exec_detached(box.container, inlab.process_start_argv(argv))
             done = max(done, self._wait_running(run, box))
         return done
 
-    def _list(self, run: Injection, box: Box) -> list[tuple[str, str, list[str]]]:
-        result = run.host(box.host).exec(["sh", "-c", _LIST, "list", self.process], box.workload)
-        if result.rc == 127 or "not found" in result.stderr:
-            raise FaultError(f"{self}: {box} lacks pgrep/ps (procps), which kill_process needs: {result.stderr.strip()}")
+    def _list(self, run: Injection[Killed], box: Box) -> list[tuple[str, str, list[str]]]:
+        result = run.host(box.host).exec(inlab.process_list_argv(self.process), box.workload)
+        if result.rc in (126, 127) or "not found" in result.stderr:
+            raise FaultError(f"{self}: {box} lacks {inlab.TOOL} (build its image FROM chaos/host), which kill_process needs: {result.stderr.strip()}")
         procs = []
         for line in result.stdout.splitlines():
-            pid, ppid, args = [*line.split(" ", 2), "", ""][:3]
-            procs.append((pid, ppid, [a for a in args.split("\x1f") if a] or [self.process]))
+            pid, ppid, argv = inlab.parse_process_line(line)
+            procs.append((pid, ppid, argv or [self.process]))
         return procs
 
-    def _wait_running(self, run: Injection, box: Box) -> float:
-        deadline = time.monotonic() + PROCESS_RESTART_WAIT
-        while time.monotonic() < deadline:
-            if self._list(run, box):
-                return time.time()
-            time.sleep(0.02)
-        raise HostCommandError(
-            f"healing {self}: {self.process} did not start again in {box} within {PROCESS_RESTART_WAIT:g}s; "
-            f"its command line was {shlex.join(run.state['killed'][box][0]) if run.state['killed'][box] else '?'}"
-        )
+    def _wait_running(self, run: Injection[Killed], box: Box) -> float:
+        try:
+            eventually(lambda: self._list(run, box), until=bool, within=PROCESS_RESTART_WAIT, interval=0.02, what=f"{self.process} in {box}")
+        except RecoveryTimeout:
+            roots = run.data.killed.get(box)
+            raise HostCommandError(
+                f"healing {self}: {self.process} did not start again in {box} within {PROCESS_RESTART_WAIT:g}s; "
+                f"its command line was {shlex.join(roots[0]) if roots else '?'}"
+            ) from None
+        return time.time()
 
 
-def kill_process(target: Target, process: str, signal: str | int = "SIGKILL", container: str | None = None, restart: bool = True) -> KillProcess:
-    """Signal the processes named ``process`` in the target hosts (e.g. keepalived); heal starts them again.
-
-    Example:
-        >>> chaos.inject(faults.kill_process("lb1", "keepalived"))              # SIGKILL: adverts just stop
-        >>> chaos.inject(faults.kill_process("lb1", "keepalived", "SIGTERM"))   # priority 0: an orderly handover
-    """
-    return KillProcess(target, process, signal_name(signal), container, restart)
+kill = Kill
+stop = Stop
+pause = Pause
+start = Start
+restart = Restart
+resume = Resume
+kill_process = KillProcess

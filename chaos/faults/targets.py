@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias, cast
 
-from chaos.errors import FaultError
+from chaos._internal.hosts import host_name
+from chaos.errors import FaultError, UsageError
+
+if TYPE_CHECKING:
+    from chaos._internal.hosts import HostRef
 
 PickKind = Literal["one", "minority", "majority", "all"]
 PICKS: tuple[PickKind, ...] = ("one", "minority", "majority", "all")
@@ -17,31 +21,72 @@ PICKS: tuple[PickKind, ...] = ("one", "minority", "majority", "all")
 class Pick:
     """A random pick of hosts, drawn with the run's seeded random generator.
 
-    ``among`` limits the pick to some hosts (default: every host of the lab).
+    ``among`` limits the pick to some hosts, by name or handle (default: every host of the lab).
 
     Example:
         >>> Pick("one", among=("lb1", "lb2"))     # one of the two balancers, never the client
-        >>> Pick("majority")                      # more than half of the lab's hosts
+        Pick(kind='one', among=('lb1', 'lb2'))
+        >>> str(Pick("majority"))                 # more than half of the lab's hosts
+        'majority'
     """
 
     kind: PickKind
-    among: tuple[str, ...] | None = None
+    among: Sequence[HostRef] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in PICKS:
             raise FaultError(f"unknown pick {self.kind!r}; picks: {', '.join(PICKS)}")
         if self.among is not None:
-            object.__setattr__(self, "among", tuple(self.among))
+            object.__setattr__(self, "among", _names(self.among, "among"))
+
+    @property
+    def hosts(self) -> tuple[str, ...] | None:
+        """The names the pick draws from (None: every host of the lab)."""
+        return None if self.among is None else tuple(map(str, self.among))
 
     def __str__(self) -> str:
-        return self.kind if self.among is None else f"{self.kind} of {'|'.join(self.among)}"
+        return self.kind if self.hosts is None else f"{self.kind} of {'|'.join(self.hosts)}"
 
 
-Target: TypeAlias = "str | Sequence[str] | Pick"
-"""A host name; a list of host names; a pick word (``"one"``, ``"minority"``, ``"majority"``, ``"all"``); or a `Pick`.
+Target: TypeAlias = "HostRef | Sequence[HostRef] | Pick"
+"""A host (name or handle); a list of hosts; a pick word (``"one"``, ``"minority"``, ``"majority"``, ``"all"``); or a `Pick`.
 
-A pick word always picks: to name a host that is called ``all``, write ``["all"]``.
+A pick word always picks: to name a host that is called ``all``, write ``["all"]``. A fault
+keeps its targets frozen (`freeze`): names, tuples of names and picks, so it is hashable data.
 """
+
+
+def freeze(target: object, what: str = "target") -> str | tuple[str, ...] | Pick:
+    """``target`` as immutable data: a handle becomes its name, a list a tuple of names.
+
+    Raises:
+        FaultError: not a target, an empty list, or a list naming a host twice.
+
+    Example:
+        >>> freeze(["lb1", "lb2"]), freeze("one")
+        (('lb1', 'lb2'), 'one')
+    """
+    if isinstance(target, Pick):
+        return target
+    if isinstance(target, Iterable) and not isinstance(target, str | bytes):
+        return _names(target, what)
+    try:
+        return host_name(target, what)
+    except UsageError:
+        raise FaultError(f"{what}={target!r} is not a target; give a host (name or handle), a list of hosts or a pick ({', '.join(PICKS)})") from None
+
+
+def _names(hosts: Iterable[object], what: str) -> tuple[str, ...]:
+    try:
+        names = tuple(host_name(h, what) for h in hosts)
+    except UsageError as exc:
+        raise FaultError(str(exc)) from None
+    if not names:
+        raise FaultError(f"{what}: an empty list of hosts targets nothing")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise FaultError(f"{what}: {list(names)!r} names {', '.join(repeated)} more than once")
+    return names
 
 
 def size(kind: PickKind, count: int) -> int:
@@ -65,7 +110,7 @@ def pick(kind: PickKind, hosts: Sequence[str], rng: random.Random) -> tuple[str,
 
     Example:
         >>> pick("majority", ["a", "b", "c"], random.Random(7))
-        ('a', 'c')
+        ('a', 'b')
     """
     hosts = list(hosts)
     k = size(kind, len(hosts))
@@ -90,21 +135,30 @@ def resolve(target: Target, hosts: Sequence[str], rng: random.Random) -> tuple[s
     """
     available = ", ".join(hosts) or "none"
     if isinstance(target, Pick):
-        among = tuple(hosts) if target.among is None else target.among
+        among = tuple(hosts) if target.hosts is None else target.hosts
         _check_names(among, hosts, f"pick {target}")
         return pick(target.kind, among, rng)
-    if isinstance(target, str):
-        if target in PICKS:
-            return pick(target, hosts, rng)
-        _check_names((target,), hosts, repr(target))
-        return (target,)
-    if not isinstance(target, Sequence) or not all(isinstance(name, str) for name in target):
+    given = _named(target)
+    if isinstance(given, str):
+        if given in PICKS:
+            return pick(given, hosts, rng)
+        _check_names((given,), hosts, repr(given))
+        return (given,)
+    listed = [_named(h) for h in given] if isinstance(given, Sequence) else None
+    if listed is None or not all(isinstance(name, str) for name in listed):
         raise FaultError(f"a target is a host name, a list of host names or a pick ({', '.join(PICKS)}); got {target!r}; hosts: {available}")
-    names = tuple(target)
+    names = tuple(cast(list[str], listed))
     if not names:
         raise FaultError(f"an empty list of hosts targets nothing; hosts: {available}")
     _check_names(names, hosts, repr(list(names)))
     return names
+
+
+def _named(value: object) -> object:
+    """A host handle's name; anything else as it is (for the checks that follow)."""
+    from chaos.host import Host  # the handle's module imports the engine; names need none of it
+
+    return value.name if isinstance(value, Host) else value
 
 
 def _check_names(names: Sequence[str], hosts: Sequence[str], asked: str) -> None:

@@ -4,9 +4,8 @@
 
 Example:
     >>> from chaos.net import grudges, sweep
-    >>> grudges.complete(grudges.bisect(["lb1", "lb2", "client"]))
-    {'lb1': frozenset({'lb2', 'client'}), 'lb2': frozenset({'lb1'}), 'client': frozenset({'lb1'})}
-    >>> sweep(lab)          # every fault's rules, shapers and qdiscs gone from every host
+    >>> grudges.describe(grudges.complete(grudges.bisect(["lb1", "lb2", "client"])))
+    'client<->lb1, lb1<->lb2'
 """
 
 from __future__ import annotations
@@ -28,9 +27,10 @@ def sweep(lab: Lab) -> None:
 
     A known good state: network faults sweep a lab once before their first inject there.
 
-    Example:
-        >>> sweep(lab)
+    Example::
+
+        sweep(lab)          # every fault's rules, shapers and qdiscs gone from every host
     """
     from chaos.net import apply
 
-    apply.sweep(lab.engine, list(lab.hosts.values()), lab.owner.session)
+    apply.sweep(lab)

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
-from chaos.engine import ContainerGone, Engine
+from chaos._internal.parallel import parallel
+from chaos._internal.stash import StashKey
+from chaos.engine import ContainerGone, Engine, ExecResult
 from chaos.errors import FaultError, HostCommandError
 from chaos.host import Host
 from chaos.net import scripts
 from chaos.net.rules import CHAIN_PREFIX, Match, Rule, Tag, egress_rules, mark_action, queue_action, restore_input
 from chaos.net.shaping import CLASS_MASK, NETEM_PROBE, RATE_PROBE, SLOTS, Shape, Slot, root_handle, shaper_argv
-from chaos.net.shell import NotReached, shell
+from chaos.net.shell import NotReached, Shells, shells
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from chaos.lab import Lab
+
 _serials = itertools.count(1)
 
 KERNEL_PROBES: dict[str, tuple[str, ...]] = {
@@ -55,7 +58,7 @@ class Degrade:
 
     def __post_init__(self) -> None:
         if (self.leaf is None) == (self.shape is None):
-            raise ValueError("a Degrade has either a tc leaf or a userspace shape")
+            raise FaultError("a Degrade has either a tc leaf or a userspace shape")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Applied:
     """What an inject did, kept until its heal: the tag, and which slot it took on which container."""
 
     tag: Tag
-    engine: Engine
+    net: LabNet
     hosts: list[Host] = field(default_factory=list)
     slots: dict[str, Slot] = field(default_factory=dict)  # container -> slot
     tables: dict[str, tuple[str, ...]] = field(default_factory=dict)  # container -> iptables tables its rules went to
@@ -79,7 +82,7 @@ class Applied:
 
 
 class _SlotTable:
-    """Slots in use per host container, in this process (a sweep at lab start clears stale ones)."""
+    """Slots in use per host container of one lab, in this process (a sweep at lab start clears stale ones)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -103,18 +106,49 @@ class _SlotTable:
             self._used.pop(container, None)
 
 
-_slots = _SlotTable()
-_netem: dict[str, bool] = {}
-_netem_lock = threading.Lock()
+class LabNet:
+    """What the network layer keeps about one lab, in ``lab.stash``: its engine and session, shells, slots, the netem probe, the sweep."""
+
+    def __init__(self, lab: Lab, pool: Shells) -> None:
+        self.engine: Engine = lab.engine
+        self.session: str = lab.owner.session
+        self.shells = pool
+        self.slots = _SlotTable()
+        self._lock = threading.Lock()
+        self.netem: bool | None = None  # sch_netem in the kernel, once probed
+        self._swept = False
+
+    def run(self, host: Host, script: str) -> ExecResult:
+        return self.shells.of(host).run(script)
+
+    def first_sweep(self) -> bool:
+        """True the first time it is asked (the caller sweeps), False after."""
+        with self._lock:
+            first, self._swept = not self._swept, True
+            return first
 
 
-def prepare(session: str, engine: Engine, hosts: Sequence[Host]) -> Applied:
+_NET = StashKey[LabNet]("chaos.net.apply")
+
+
+def lab_net(lab: Lab) -> LabNet:
+    """The network layer's state of ``lab``."""
+    found = lab.stash.get(_NET)
+    if found is None:
+        pool = shells(lab)  # outside setdefault: the stash's lock is not reentrant
+        found = lab.stash.setdefault(_NET, lambda: LabNet(lab, pool))
+    return found
+
+
+def prepare(lab: Lab, hosts: Sequence[Host]) -> Applied:
     """A record for one inject on ``hosts`` under a fresh tag; keep it before injecting, so a heal always knows the tag.
 
-    Example:
-        >>> applied = prepare(lab.owner.session, lab.engine, [lab.hosts["lb1"]])
+    Example::
+
+        applied = prepare(lab, [lab.hosts["lb1"]])
     """
-    return Applied(Tag(session, next(_serials)), engine, list(hosts))
+    net = lab_net(lab)
+    return Applied(Tag(net.session, next(_serials)), net, list(hosts))
 
 
 def inject(applied: Applied, changes: Mapping[Host, Change], what: str) -> float:
@@ -127,16 +161,17 @@ def inject(applied: Applied, changes: Mapping[Host, Change], what: str) -> float
         FaultError: the kernel cannot do it (the message says what it offers) or no slot is free.
         HostCommandError: a command failed for another reason.
 
-    Example:
-        >>> rules = partition_rules({"lb2": {"lb1"}}, addresses)
-        >>> inject(applied, {lab.hosts[h]: Change(tuple(r)) for h, r in rules.items()}, "partition(lb1->lb2)")
+    Example::
+
+        rules = partition_rules({"lb2": {"lb1"}}, addresses)
+        inject(applied, {lab.hosts[h]: Change(tuple(r)) for h, r in rules.items()}, "partition(lb1->lb2)")
     """
     root = root_handle(applied.tag.session)
     plans = {host: _plan(applied, host, change, root, what) for host, change in changes.items()}
-    results = _parallel(lambda host: _run(applied.engine, host, plans[host], reached=applied.reached), list(plans))
+    results = parallel(lambda host: _run(applied.net, host, plans[host], reached=applied.reached), list(plans), return_exceptions=True)
     failures = [(host, result) for host, result in zip(plans, results, strict=True) if isinstance(result, BaseException)]
     if failures:
-        error = _explain(applied.engine, what, failures, changes)
+        error = _explain(applied.net, what, failures, changes)
         try:
             heal(applied)
         except Exception as heal_error:
@@ -158,10 +193,10 @@ def heal(applied: Applied) -> float:
     def clean(host: Host) -> float | None:
         slot = applied.slots.get(host.container)
         tables = applied.tables.get(host.container, scripts.TABLES)  # unknown (inject never planned it): look everywhere
-        return _run(applied.engine, host, scripts.heal_script(applied.tag.prefix, root, [slot] if slot else [], tables=tables), missing_ok=True)
+        return _run(applied.net, host, scripts.heal_script(applied.tag.prefix, root, [slot] if slot else [], tables=tables), missing_ok=True)
 
     visited = [host for host in applied.hosts if host.container in applied.reached]
-    results = _parallel(clean, visited)
+    results = parallel(clean, visited, return_exceptions=True)
     failures = [(host, r) for host, r in zip(visited, results, strict=True) if isinstance(r, BaseException)]
     if failures:
         raise failures[0][1]
@@ -170,41 +205,49 @@ def heal(applied: Applied) -> float:
     return max(times) if times else 0.0
 
 
-def sweep(engine: Engine, hosts: Sequence[Host], session: str) -> None:
-    """Remove every fault's rules and shapers, and this session's qdiscs, from ``hosts``: a known good state.
+def sweep(lab: Lab, hosts: Sequence[Host] | None = None) -> None:
+    """Remove every fault's rules and shapers, and this session's qdiscs, from ``hosts`` (default: every host of ``lab``).
 
-    Example:
-        >>> sweep(lab.engine, list(lab.hosts.values()), lab.owner.session)
+    Example::
+
+        sweep(lab)
     """
-    root = root_handle(session)
-    script = scripts.heal_script(CHAIN_PREFIX, root, drop_root=True)
-    results = _parallel(lambda host: _run(engine, host, script, missing_ok=True), list(hosts))
+    net = lab_net(lab)
+    hosts = list(lab.hosts.values()) if hosts is None else list(hosts)
+    script = scripts.heal_script(CHAIN_PREFIX, root_handle(net.session), drop_root=True)
+    results = parallel(lambda host: _run(net, host, script, missing_ok=True), hosts, return_exceptions=True)
     for host in hosts:
-        _slots.forget(host.container)
+        net.slots.forget(host.container)
     for result in results:  # every host was tried; report the first that could not be swept
         if isinstance(result, BaseException):
             raise result
 
 
-def netem_available(engine: Engine, host: Host) -> bool:
-    """Whether the kernel under ``host`` has sch_netem; probed once per engine (its containers share one kernel)."""
-    key = engine.url
-    with _netem_lock:
-        if key in _netem:
-            return _netem[key]
-    probe = "; ".join(NETEM_PROBE[:1]) + " 2>/dev/null && { " + NETEM_PROBE[1] + "; echo yes; } || echo no"
-    available = shell(engine, host).run(probe).stdout.strip() == "yes"
-    with _netem_lock:
-        _netem[key] = available
-    return available
+def sweep_once(lab: Lab) -> None:
+    """`sweep` ``lab`` unless it was swept before (network faults do it before their first inject there)."""
+    if lab_net(lab).first_sweep():
+        sweep(lab)
 
 
-def kernel_features(engine: Engine, host: Host) -> dict[str, bool]:
+def netem_available(lab: Lab, host: Host) -> bool:
+    """Whether the kernel under ``host`` has sch_netem; probed once per lab (its containers share one kernel)."""
+    net = lab_net(lab)
+    if net.netem is None:
+        probe = "; ".join(NETEM_PROBE[:1]) + " 2>/dev/null && { " + NETEM_PROBE[1] + "; echo yes; } || echo no"
+        net.netem = net.run(host, probe).stdout.strip() == "yes"
+    return net.netem
+
+
+def kernel_features(lab: Lab, host: Host) -> dict[str, bool]:
     """Which of `KERNEL_PROBES` work in ``host``'s namespace (probed on loopback and a scratch chain, then removed)."""
+    return _features(lab_net(lab), host)
+
+
+def _features(net: LabNet, host: Host) -> dict[str, bool]:
     found: dict[str, bool] = {}
     for feature, commands in KERNEL_PROBES.items():
         script = " && ".join(commands) + " >/dev/null 2>&1; chaos_rc=$?; " + _PROBE_CLEANUP + "; exit $chaos_rc"
-        found[feature] = shell(engine, host).run(script).ok
+        found[feature] = net.run(host, script).ok
     return found
 
 
@@ -218,7 +261,7 @@ def _plan(applied: Applied, host: Host, change: Change, root: str, what: str) ->
     tc = None
     degrade = change.degrade
     if degrade is not None:
-        slot = _slots.take(host.container, f"{what} on {host.name}")
+        slot = applied.net.slots.take(host.container, f"{what} on {host.name}")
         applied.slots[host.container] = slot
         if degrade.shape is not None:
             action = queue_action(slot.queue, slot.done_bit)
@@ -233,15 +276,16 @@ def _plan(applied: Applied, host: Host, change: Change, root: str, what: str) ->
     return scripts.inject_script(tag.prefix, root, restore, shaper=shaper, tc=tc)
 
 
-def _run(engine: Engine, host: Host, script: str, missing_ok: bool = False, reached: set[str] | None = None) -> float | None:
+def _run(net: LabNet, host: Host, script: str, missing_ok: bool = False, reached: set[str] | None = None) -> float | None:
     """Run ``script`` in ``host``'s shell; the epoch it printed last. None when the host is gone and ``missing_ok``.
 
     ``reached`` collects the containers the script may have run in (a heal must visit them).
     """
     if reached is not None:
         reached.add(host.container)  # before the run: an interrupt half-way must still be healed
+    engine = net.engine
     try:
-        result = shell(engine, host).run(script)
+        result = net.run(host, script)
     except NotReached:
         if reached is not None:
             reached.discard(host.container)
@@ -267,14 +311,14 @@ def _run(engine: Engine, host: Host, script: str, missing_ok: bool = False, reac
         raise HostCommandError(f"network change on {host!r} printed no time: {result.stdout.strip()[-300:]!r}") from None
 
 
-def _explain(engine: Engine, what: str, failures: list[tuple[Host, BaseException]], changes: Mapping[Host, Change]) -> BaseException:
+def _explain(net: LabNet, what: str, failures: Sequence[tuple[Host, BaseException]], changes: Mapping[Host, Change]) -> BaseException:
     """The error to raise for a failed inject: the kernel's lack of a feature the fault needs, else what the host said."""
     host, error = failures[0]
     if not isinstance(error, HostCommandError):
         return error
     needed = needs(changes[host])
     try:
-        features = kernel_features(engine, host) if needed else {}
+        features = _features(net, host) if needed else {}
     except ContainerGone:
         return error
     missing = [name for name in needed if not features.get(name, True)]
@@ -304,23 +348,5 @@ def needs(change: Change) -> list[str]:
 
 def _give_back(applied: Applied) -> None:
     for container, slot in applied.slots.items():
-        _slots.give_back(container, slot)
+        applied.net.slots.give_back(container, slot)
     applied.slots.clear()
-
-
-def _parallel(work: Callable[[Host], T], hosts: Sequence[Host]) -> list[T | BaseException]:
-    """``work`` on every host at once (one ``docker exec`` each), results or errors in order."""
-    if len(hosts) == 1:
-        try:
-            return [work(hosts[0])]
-        except Exception as exc:
-            return [exc]
-    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
-        futures = [pool.submit(work, host) for host in hosts]
-        out: list[T | BaseException] = []
-        for future in futures:
-            try:
-                out.append(future.result())
-            except Exception as exc:
-                out.append(exc)
-        return out

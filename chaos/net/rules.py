@@ -191,7 +191,7 @@ def egress_rules(action: str, destinations: Sequence[str], match: Match = Match(
     """Apply ``action`` to what leaves the host (never loopback), toward ``destinations`` (addresses or CIDRs) or everywhere.
 
     Example:
-        >>> egress_rules(loss_action(30), ["10.0.0.3"])
+        >>> egress_rules(loss_action(0.3), ["10.0.0.3"])
         [Rule(table='filter', hook='OUTPUT', body='! -o lo -d 10.0.0.3 -m statistic --mode random --probability 0.30000000 -j DROP')]
     """
     return [
@@ -201,9 +201,11 @@ def egress_rules(action: str, destinations: Sequence[str], match: Match = Match(
     ]
 
 
-def loss_action(percent: float) -> str:
-    """Drop a random ``percent`` of the packets (iptables ``statistic``)."""
-    return f"-m statistic --mode random --probability {percent / 100:.8f} -j DROP"
+def loss_action(share: float) -> str:
+    """Drop a random ``share`` (a fraction, 0..1) of the packets (iptables ``statistic``, whose probability is that fraction)."""
+    if not 0 <= share <= 1:
+        raise FaultError(f"loss share {share!r} is not a fraction from 0 to 1")
+    return f"-m statistic --mode random --probability {share:.8f} -j DROP"
 
 
 def queue_action(queue: int, mark_bit: int) -> str:
@@ -247,7 +249,7 @@ def restore_input(tag: Tag, rules: Sequence[Rule], label: str) -> dict[str, str]
             tables[table] = "\n".join([f"*{table}", *lines, "COMMIT"])
     unknown = {(r.table, r.hook) for r in rules} - {(t, h) for t, hs in HOOKS.items() for h in hs}
     if unknown:
-        raise ValueError(f"rules for hooks no fault uses: {sorted(unknown)}")
+        raise FaultError(f"rules for hooks no fault uses: {sorted(unknown)}")
     return tables
 
 

@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from chaos.errors import FaultError
 from chaos.net.rules import CHAIN_PREFIX
 from chaos.net.shaping import CLASS_MASK, Slot
 
@@ -178,4 +179,4 @@ def _tc_setup(tc: TcSlot) -> str:
 def _check_prefix(prefix: str) -> None:
     # The prefix lands unquoted in grep and sed patterns and in a glob: letters, digits and dashes only.
     if not prefix.startswith(CHAIN_PREFIX) or not all(c.isalnum() or c == "-" for c in prefix):
-        raise ValueError(f"not a chain prefix: {prefix!r}")
+        raise FaultError(f"not a chain prefix: {prefix!r}")

@@ -17,8 +17,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Literal
 
-from chaos._internal.durations import parse_duration
-from chaos.errors import FaultError
+from chaos._internal.durations import Duration, parse_duration
+from chaos._internal.shares import parse_share
+from chaos.errors import FaultError, UsageError
+from chaos_inlab import protocol as inlab
 
 ShapingPath = Literal["netem", "userspace"]
 PathChoice = Literal["auto", "netem", "userspace"]
@@ -52,7 +54,9 @@ _RATE_UNITS = {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 8, "kbps"
 
 @dataclass(frozen=True)
 class Shape:
-    """netem-style shaping: delay with jitter, and the percentages duplicated, corrupted and reordered.
+    """netem-style shaping: delay with jitter, and the shares (fractions) duplicated, corrupted and reordered.
+
+    tc netem and the shaper take percentages: `netem_leaf` and `shaper_argv` convert.
 
     Example:
         >>> Shape(delay_ms=100, jitter_ms=20).describe()
@@ -72,7 +76,7 @@ class Shape:
             if not math.isfinite(value) or value < 0:
                 raise FaultError(f"{name.removesuffix('_ms')} must be a duration of zero or more; got {value!r} ms")
         for name in ("duplicate", "corrupt", "reorder"):
-            check_percent(getattr(self, name), name)
+            object.__setattr__(self, name, _share(getattr(self, name), name))
         if self.reorder and not self.delay_ms:
             raise FaultError("reorder needs a delay: reordered packets overtake delayed ones (as with netem)")
         if self.jitter_ms and not self.delay_ms:
@@ -80,15 +84,19 @@ class Shape:
         if self.limit < 1:
             raise FaultError(f"limit must be at least 1 packet; got {self.limit}")
         if not (self.delay_ms or self.duplicate or self.corrupt):
-            raise FaultError("a shaping fault needs a delay, duplicate or corrupt percentage above zero")
+            raise FaultError("a shaping fault needs a delay, or a duplicate or corrupt share above zero")
 
     def describe(self) -> str:
         """``delay 100ms ±20ms duplicate 1% corrupt 1% reorder 25%``, leaving out what is zero."""
         words = []
         if self.delay_ms:
             words.append(f"delay {_g(self.delay_ms)}ms" + (f" ±{_g(self.jitter_ms)}ms" if self.jitter_ms else ""))
-        words += [f"{name} {_g(getattr(self, name))}%" for name in ("duplicate", "corrupt", "reorder") if getattr(self, name)]
+        words += [f"{name} {_g(percent)}%" for name, percent in self.percents()]
         return " ".join(words)
+
+    def percents(self) -> list[tuple[str, float]]:
+        """``[(name, percent)]`` of the shares above zero, in the order tc and the shaper take them."""
+        return [(name, round(getattr(self, name) * 100, 6)) for name in ("duplicate", "corrupt", "reorder") if getattr(self, name)]
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ class Slot:
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < SLOTS:
-            raise ValueError(f"slot {self.index} outside 0..{SLOTS - 1}")
+            raise FaultError(f"slot {self.index} outside 0..{SLOTS - 1}")
 
     @property
     def queue(self) -> int:
@@ -130,24 +138,39 @@ class Slot:
         return 10 + self.index
 
 
-def check_percent(value: float, what: str) -> float:
-    """``value`` when it is a percentage (0..100), else a `FaultError` naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 100:
-        raise FaultError(f"{what} is a percentage from 0 to 100; got {value!r}")
-    return float(value)
+PACKET_DELAY_SLIP = 10.0
+"""A bare number of seconds above this, given as a packet's delay, is refused as a slip (``100`` meant ``"100ms"``)."""
 
 
-def milliseconds(value: str | float, what: str) -> float:
-    """A duration (``"100ms"``, ``0.1``) in milliseconds; `FaultError` naming ``what`` when it is not one.
+def packet_delay(value: Duration, what: str) -> float:
+    """A packet's delay in seconds: ``"100ms"``, ``0.1``; a bare number above 10 is refused as a slip.
+
+    Explicit units are honoured (``"100s"`` is 100 seconds, if that is what is meant).
+
+    Raises:
+        FaultError: not a duration, or a bare number of seconds no packet delay means.
 
     Example:
-        >>> milliseconds("100ms", "delay"), milliseconds(0.25, "delay")
-        (100.0, 250.0)
+        >>> packet_delay("100ms", "delay"), packet_delay(0.25, "jitter")
+        (0.1, 0.25)
     """
     try:
-        return parse_duration(value) * 1000.0
-    except ValueError as exc:
-        raise FaultError(f"{what}: {exc}") from None
+        parsed = parse_duration(value, what)
+    except UsageError as exc:
+        raise FaultError(str(exc)) from None
+    bare = not isinstance(value, str) or not value.strip()[-1:].isalpha()
+    if bare and parsed > PACKET_DELAY_SLIP:
+        raise FaultError(
+            f"{what}={value!r} is {parsed:g} seconds per packet, almost surely a slip: did you mean '{value}ms'? write '{value}s' if you mean it"
+        )
+    return parsed
+
+
+def _share(value: float, what: str) -> float:
+    try:
+        return parse_share(value, what)
+    except UsageError as exc:
+        raise FaultError(str(exc)) from None
 
 
 def parse_rate(rate: str | int | float) -> int:
@@ -194,16 +217,14 @@ def netem_leaf(shape: Shape) -> str:
     """tc arguments of a netem leaf for ``shape``.
 
     Example:
-        >>> netem_leaf(Shape(delay_ms=100, jitter_ms=20, duplicate=1))
+        >>> netem_leaf(Shape(delay_ms=100, jitter_ms=20, duplicate=0.01))
         'netem limit 1000 delay 100ms 20ms duplicate 1%'
     """
     words = ["netem", "limit", str(shape.limit)]
     if shape.delay_ms:
         words += ["delay", f"{_g(shape.delay_ms)}ms"] + ([f"{_g(shape.jitter_ms)}ms"] if shape.jitter_ms else [])
-    for name in ("duplicate", "corrupt", "reorder"):
-        value = getattr(shape, name)
-        if value:
-            words += [name, f"{_g(value)}%"]
+    for name, percent in shape.percents():
+        words += [name, f"{_g(percent)}%"]
     return " ".join(words)
 
 
@@ -214,20 +235,20 @@ def shaper_argv(shape: Shape, slot: Slot, pidfile: str, log: str, seed: int | No
         >>> shaper_argv(Shape(delay_ms=100), Slot(0), "/run/chaos/x.pid", "/run/chaos/x.log")[:6]
         ['chaos-shaper', '--daemon', '--queue', '4200', '--mark', '0x10000']
     """
-    argv = ["chaos-shaper", "--daemon", "--queue", str(slot.queue), "--mark", f"{slot.done_bit:#x}"]
-    for name, value in (
-        ("delay", shape.delay_ms),
-        ("jitter", shape.jitter_ms),
-        ("duplicate", shape.duplicate),
-        ("corrupt", shape.corrupt),
-        ("reorder", shape.reorder),
-    ):
-        if value:
-            argv += [f"--{name}", _g(value)]
-    argv += ["--limit", str(shape.limit), "--pidfile", pidfile, "--log", log]
-    if seed is not None:
-        argv += ["--seed", str(seed)]
-    return argv
+    percents = dict(shape.percents())  # the shaper reads milliseconds and percentages
+    return inlab.shaper_argv(
+        slot.queue,
+        slot.done_bit,
+        pidfile,
+        log,
+        delay_ms=shape.delay_ms,
+        jitter_ms=shape.jitter_ms,
+        duplicate=percents.get("duplicate", 0.0),
+        corrupt=percents.get("corrupt", 0.0),
+        reorder=percents.get("reorder", 0.0),
+        limit=shape.limit,
+        seed=seed,
+    )
 
 
 def choose_path(requested: PathChoice, netem_available: bool) -> ShapingPath:

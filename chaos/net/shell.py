@@ -13,10 +13,15 @@ import secrets
 import shlex
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
+from chaos._internal.stash import StashKey
 from chaos.engine import ContainerGone, Engine, ExecResult, ExecSession
 from chaos.errors import EngineError
 from chaos.host import Host
+
+if TYPE_CHECKING:
+    from chaos.lab import Lab
 
 
 class NotReached(ContainerGone):
@@ -26,9 +31,9 @@ class NotReached(ContainerGone):
 class Shell:
     """``sh`` running in a host container with its stdin open; `run` sends it one script at a time.
 
-    Example:
-        >>> Shell(engine, lab.hosts["lb1"].container).run("date +%s.%N").stdout
-        '1714560000.123456789\\n'
+    Example::
+
+        Shell(engine, lab.hosts["lb1"].container).run("date +%s.%N").stdout    # '1714560000.123456789\\n'
     """
 
     def __init__(self, engine: Engine, container: str) -> None:
@@ -93,16 +98,48 @@ class Shell:
         return self._session
 
 
-_shells: weakref.WeakKeyDictionary[Host, Shell] = weakref.WeakKeyDictionary()
-_shells_lock = threading.Lock()
+class Shells:
+    """The shells of one lab's hosts, one per container, kept in ``lab.stash`` and closed when the lab is dropped."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._shells: dict[str, Shell] = {}
+
+    def of(self, host: Host) -> Shell:
+        """The shell of ``host`` (opened on first use, and again after its container restarted)."""
+        with self._lock:
+            found = self._shells.get(host.container)
+            if found is None:
+                found = self._shells[host.container] = Shell(self._engine, host.container)
+            return found
+
+    def close(self) -> None:
+        with self._lock:
+            shells, self._shells = list(self._shells.values()), {}
+        for one in shells:
+            one.close()
 
 
-def shell(engine: Engine, host: Host) -> Shell:
-    """The shell of ``host`` (opened on first use, closed when the handle is dropped)."""
-    with _shells_lock:
-        found = _shells.get(host)
-        if found is None:
-            # The shell knows its container by name only: a reference to the handle would keep it alive.
-            found = _shells[host] = Shell(engine, host.container)
-            weakref.finalize(host, found.close)
-        return found
+_SHELLS = StashKey[Shells]("chaos.net.shells")
+
+
+def shells(lab: Lab) -> Shells:
+    """The shells of ``lab``'s hosts."""
+
+    def make() -> Shells:
+        pool = Shells(lab.engine)
+        weakref.finalize(lab, pool.close)  # the lab holds the pool, not the other way round
+        return pool
+
+    return lab.stash.setdefault(_SHELLS, make)
+
+
+def shell(lab: Lab, host: Host) -> Shell:
+    """The shell of ``host`` in ``lab`` (opened on first use).
+
+    Example::
+
+        shell(lab, lab.hosts["lb1"]).run("date +%s.%N").stdout
+    """
+    return shells(lab).of(host)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chaos._internal.stash import Stash
 from chaos.host import Host
 from chaos.spec.model import Attachment, HostSpec
 from chaos.timeline import Timeline
@@ -17,6 +18,7 @@ class PaperLab:
     hosts: dict[str, Host] = field(default_factory=dict)
     networks: dict[str, object] = field(default_factory=lambda: {"front": object()})
     timeline: Timeline = field(default_factory=Timeline)
+    stash: Stash = field(default_factory=Stash)
 
     def __hash__(self) -> int:
         return id(self)

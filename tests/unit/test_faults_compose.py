@@ -11,27 +11,25 @@ from paperlab import PaperLab
 
 from chaos import faults
 from chaos.errors import FaultError
-from chaos.faults import Fault, Injection, Step, draw, random_schedule, sequence, together
-from chaos.faults.targets import Target
+from chaos.faults import Injection, Step, Targeted, draw, random_schedule, sequence, together
 
 JOURNAL: list[str] = []
 
 
 @dataclass(frozen=True)
-class Note(Fault):
+class Note(Targeted[None]):
     """Writes down inject and heal; breaks when told to."""
 
-    target: Target
     breaks: bool = False
     name: ClassVar[str] = "note"
 
-    def apply(self, run: Injection) -> float | None:
+    def apply(self, run: Injection[None]) -> float | None:
         if self.breaks:
             raise RuntimeError(f"{self} broke")
         JOURNAL.append(f"+{','.join(run.targets)}")
         return None
 
-    def revert(self, run: Injection) -> float | None:
+    def revert(self, run: Injection[None]) -> float | None:
         JOURNAL.append(f"-{','.join(run.targets)}")
         return None
 
@@ -128,13 +126,13 @@ def test_a_bound_schedule_replays_faults_and_picked_targets_from_the_seed():
         run = schedule.on(lab, random.Random(seed))  # type: ignore[arg-type]
         return [
             f"{child.fault.name}({','.join(child.targets)}) {step.hold}"
-            for step, child in zip(run.state["steps"], run.state["children"], strict=True)
+            for step, child in zip(run.data.steps, run.data.children, strict=True)
         ]
 
     assert plan(7) == plan(7)
     assert plan(7) != plan(8)
     fixed = random_schedule(MAKERS, targets=["one"], steps=4, seed="replay-me")
-    assert [c.targets for c in fixed.on(lab, 1).state["children"]] == [c.targets for c in fixed.on(lab, 2).state["children"]]  # type: ignore[arg-type]
+    assert [c.targets for c in fixed.on(lab, 1).data.children] == [c.targets for c in fixed.on(lab, 2).data.children]  # type: ignore[arg-type]
 
 
 def test_a_schedule_runs_its_steps_one_after_another_each_healed():
@@ -152,7 +150,7 @@ def test_a_schedule_runs_its_steps_one_after_another_each_healed():
         ({"choices": []}, "a random schedule needs at least one fault maker"),
         ({"steps": 0}, "a random schedule needs steps >= 1; got 0"),
         ({"hold": ("3s", "1s")}, r"random_schedule hold: \(3, 1\) runs backwards; give \(low, high\)"),
-        ({"gap": "soon"}, "random_schedule gap: 'soon' is not a duration"),
+        ({"gap": "soon"}, "random_schedule gap: gap='soon' is not a duration"),
         ({"choices": ["power_off"]}, "'power_off' is neither a fault nor a fault maker"),
     ],
 )

@@ -7,54 +7,61 @@ containers; the lab is a paper one (its host handles and timeline, nothing start
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import pytest
 from paperlab import PaperLab
 
 from chaos.errors import FaultError, HealError
-from chaos.faults import Action, Claim, Fault, Injection, Ledger, active, pause, power_off
-from chaos.faults.targets import Target
+from chaos.faults import Action, Claim, Injection, Ledger, Targeted, active, pause, power_off
 
 JOURNAL: list[str] = []
 
 
+@dataclass
+class Scribbled:
+    """What a Scribble did, for its revert: the typed data of one injection."""
+
+    done: list[str] = field(default_factory=list)
+    heal_failures: int = 0
+
+
 @dataclass(frozen=True)
-class Scribble(Fault):
+class Scribble(Targeted[Scribbled]):
     """Writes what it would do; ``fail_at`` makes apply fail after that many hosts, ``heal_fails`` makes revert fail."""
 
-    target: Target
     fail_at: int | None = None
     heal_fails: int = 0
     name: ClassVar[str] = "scribble"
 
-    def apply(self, run: Injection) -> float | None:
-        run.state["done"] = []
+    def new_data(self) -> Scribbled:
+        return Scribbled()
+
+    def apply(self, run: Injection[Scribbled]) -> float | None:
+        run.data.done = []
         for i, host in enumerate(run.targets):
             if i == self.fail_at:
                 raise RuntimeError(f"apply broke at {host}")
-            run.state["done"].append(host)
+            run.data.done.append(host)
             JOURNAL.append(f"inject {host}")
         return run.lab.timeline.origin + 100.0  # "took effect" at lab second 100, measured by the fault
 
-    def revert(self, run: Injection) -> float | None:
-        failures = run.state.setdefault("heal_failures", 0)
-        if failures < self.heal_fails:
-            run.state["heal_failures"] = failures + 1
+    def revert(self, run: Injection[Scribbled]) -> float | None:
+        if run.data.heal_failures < self.heal_fails:
+            run.data.heal_failures += 1
             raise RuntimeError("revert broke")
-        for host in reversed(run.state.get("done", [])):
+        for host in reversed(run.data.done):
             JOURNAL.append(f"heal {host}")
-        run.state["done"] = []
+        run.data.done = []
         return None
 
 
 @dataclass(frozen=True)
-class Unscribble(Action):
-    target: Target
+class Unscribble(Targeted[None], Action[None]):
     name: ClassVar[str] = "unscribble"
 
-    def apply(self, run: Injection) -> float | None:
+    def apply(self, run: Injection[None]) -> float | None:
         run.heal_holders(Claim("scribble", host) for host in run.targets)
         JOURNAL.append(f"action {','.join(run.targets)}")
         return None
@@ -109,7 +116,7 @@ class HoldContainer(Scribble):
 
     name: ClassVar[str] = "hold"
 
-    def claims(self, run: Injection) -> list[Claim]:
+    def claims(self, run: Injection[Scribbled]) -> list[Claim]:
         return [Claim("container", host) for host in run.targets]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from chaos import faults
+from chaos._internal.stash import Stash
 from chaos.errors import FaultError
 from chaos.faults import network
 from chaos.host import Host
@@ -52,6 +53,7 @@ class PaperLab:
     timeline: Timeline = field(default_factory=Timeline)
     owner: PaperOwner = field(default_factory=PaperOwner)
     engine: object = None
+    stash: Stash = field(default_factory=Stash)
 
     def __hash__(self) -> int:
         return id(self)
@@ -61,7 +63,7 @@ class PaperLab:
 def lab(monkeypatch: pytest.MonkeyPatch) -> PaperLab:
     swept: list[PaperLab] = []
     monkeypatch.setattr(network, "_sweep_once", swept.append)
-    monkeypatch.setattr(net_apply, "netem_available", lambda engine, host: False)
+    monkeypatch.setattr(net_apply, "netem_available", lambda lab, host: False)
     paper = PaperLab()
     paper.swept = swept  # type: ignore[attr-defined]
     return paper
@@ -89,7 +91,7 @@ def bodies(run, host: str) -> list[str]:
 def test_one_group_is_cut_from_the_rest_of_the_lab(lab):
     run = faults.partition("lb1").on(lab)
     assert run.targets == ("lb1", "lb2", "client")
-    assert run.state["grudge"] == {"lb1": {"lb2", "client"}, "lb2": {"lb1"}, "client": {"lb1"}}
+    assert run.data.grudge == {"lb1": {"lb2", "client"}, "lb2": {"lb1"}, "client": {"lb1"}}
     assert sorted(bodies(run, "lb2")) == ["INPUT -s 10.9.0.2/32 -j DROP", "OUTPUT -d 10.9.0.2/32 -j DROP"]
     assert str(run.fault) == "partition(lb1)"
     assert lab.swept == [lab]
@@ -98,7 +100,7 @@ def test_one_group_is_cut_from_the_rest_of_the_lab(lab):
 def test_groups_can_be_spelled_as_arguments_or_as_one_list(lab):
     spread = faults.partition("lb1", ["lb2", "client"]).on(lab)
     listed = faults.partition([["lb1"], ["lb2", "client"]]).on(lab)
-    assert spread.state["grudge"] == listed.state["grudge"]
+    assert spread.data.grudge == listed.data.grudge
 
 
 def test_a_vrrp_only_partition_touches_only_the_pair_and_only_protocol_112(lab):
@@ -110,25 +112,23 @@ def test_a_vrrp_only_partition_touches_only_the_pair_and_only_protocol_112(lab):
 
 def test_one_way_drops_in_one_direction_only(lab):
     run = faults.one_way("client", "lb1").on(lab)
-    assert run.state["grudge"] == {"lb1": {"client"}}
+    assert run.data.grudge == {"lb1": {"client"}}
     assert bodies(run, "lb1") == ["INPUT -s 10.9.0.4/32 -j DROP"]
     assert bodies(run, "client") == ["OUTPUT -d 10.9.0.2/32 -j DROP"]
     assert str(run.fault) == "one_way(client->lb1)"
 
 
 def test_partition_by_a_strategy_replays_with_the_same_seed(lab):
-    first = faults.partition_by("bisect").on(lab, rng=42).state["grudge"]
-    again = faults.partition_by("bisect").on(lab, rng=42).state["grudge"]
+    first = faults.partition_by("bisect").on(lab, rng=42).data.grudge
+    again = faults.partition_by("bisect").on(lab, rng=42).data.grudge
     assert first == again
-    drawn = {frozenset(faults.partition_by("split_one").on(lab, rng=seed).state["grudge"].items()) for seed in range(30)}
+    drawn = {frozenset(faults.partition_by("split_one").on(lab, rng=seed).data.grudge.items()) for seed in range(30)}
     assert len(drawn) == 3, "split_one over shuffled hosts isolates each of the three hosts for some seed"
-    with pytest.raises(FaultError, match="unknown partition strategy 'halves'; strategies: bisect, split_one"):
-        faults.partition_by("halves").on(lab)
 
 
 def test_cut_links_cuts_only_the_named_links(lab):
     run = faults.cut_links([("lb1", "lb2")]).on(lab)
-    assert run.state["grudge"] == {"lb1": {"lb2"}, "lb2": {"lb1"}}
+    assert run.data.grudge == {"lb1": {"lb2"}, "lb2": {"lb1"}}
     assert run.targets == ("lb1", "lb2")
 
 
@@ -136,15 +136,13 @@ def test_cut_links_cuts_only_the_named_links(lab):
     ("fault", "message"),
     [
         (faults.partition("lb9"), "unknown host 'lb9' in 'lb9'; the lab's hosts: lb1, lb2, client"),
-        (faults.partition("lb1", protocol="vrpp"), "unknown protocol 'vrpp'; use a number 0..255 or one of: icmp"),
         (faults.partition("lb1", network="back"), "unknown network 'back'; the lab's networks: front"),
         (faults.partition("lb1", "lb1"), "cuts no link"),
         (faults.partition("lb1", ["lb1", "lb2", "client"]), "cuts no link"),
         (faults.partition("all"), "leaves no other host"),
         (faults.one_way("lb1", ["lb1", "lb2"]), "cannot cut a host off from itself: lb1"),
-        (faults.blackhole("lb1", 80, protocol="icmp"), "protocol 'icmp' has no ports"),
         (faults.delay("lb1", "100ms", path="netem"), "no sch_netem; available: path='userspace'"),
-        (faults.loss("lb1", 10, to="lb7"), "unknown host 'lb7'"),
+        (faults.loss("lb1", 0.1, to="lb7"), "unknown host 'lb7'"),
     ],
 )
 def test_bad_input_gets_one_clear_message_at_bind_time(lab, fault, message):
@@ -156,11 +154,18 @@ def test_bad_input_gets_one_clear_message_at_bind_time(lab, fault, message):
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: faults.loss("lb1", 130), "loss is a percentage from 0 to 100; got 130"),
-        (lambda: faults.delay("lb1", "soon"), "delay: 'soon' is not a duration"),
-        (lambda: faults.jitter("lb1", "-5ms"), "jitter: '-5ms' is not a duration"),
+        (lambda: faults.loss("lb1", 130), "loss=130 is not a share"),
+        (lambda: faults.delay("lb1", "soon"), "delay='soon' is not a duration"),
+        (lambda: faults.jitter("lb1", "-5ms"), "jitter='-5ms' is not a duration"),
         (lambda: faults.rate("lb1", "fast"), "'fast' is not a rate"),
-        (lambda: faults.duplicate("lb1", 0), "needs a delay, duplicate or corrupt percentage above zero"),
+        (lambda: faults.duplicate("lb1", 0), "needs a delay, or a duplicate or corrupt share above zero"),
+        (lambda: faults.partition("lb1", protocol="vrpp"), "unknown protocol 'vrpp'; use a number 0..255 or one of: icmp"),
+        (lambda: faults.blackhole("lb1", 80, protocol="icmp"), "protocol 'icmp' has no ports"),
+        (lambda: faults.blackhole("lb1", [80, 70000]), r"port 70000 is not a port number \(1\.\.65535\)"),
+        (lambda: faults.partition_by("halves"), "unknown partition strategy 'halves'; strategies: bisect, split_one"),
+        (lambda: faults.delay("lb1", "100ms", path="tc"), "unknown shaping path 'tc'"),
+        (lambda: faults.cut_links([("lb1", "lb1")]), "a link from lb1 to itself cannot be cut"),
+        (lambda: faults.cut_links([]), "needs at least one"),
     ],
 )
 def test_bad_arguments_are_refused_when_the_fault_is_built(build, message):
@@ -184,28 +189,28 @@ def test_the_same_degradation_twice_on_a_host_is_refused(lab, applied_here):
     first.inject()
     with pytest.raises(FaultError, match="already injected on delay lb1"):
         faults.delay("lb1", "80ms").on(lab).inject()
-    stacked = faults.duplicate("lb1", 5).on(lab)
+    stacked = faults.duplicate("lb1", 0.05).on(lab)
     stacked.inject()  # a different degradation stacks on the same host
     assert first.is_active and stacked.is_active and applied_here == [str(first.fault), str(stacked.fault)]
 
 
 def test_degradations_aim_at_peers_or_a_network_and_pick_a_path(lab):
-    towards = faults.loss("lb1", 30, to=["lb2", "client"]).on(lab)
-    assert towards.state["destinations"] == ("10.9.0.3", "10.9.0.4")
+    towards = faults.loss("lb1", 0.3, to=["lb2", "client"]).on(lab)
+    assert towards.data.destinations == ("10.9.0.3", "10.9.0.4")
     assert next(r.body for r in towards.fault.changes(towards)["lb1"].rules).startswith("! -o lo -d 10.9.0.3 -m statistic")
     on_network = faults.rate("lb1", "1mbit", network="front").on(lab)
     degrade = on_network.fault.changes(on_network)["lb1"].degrade
     assert degrade is not None and degrade.destinations == ("10.9.0.0/24",) and degrade.leaf == "tbf rate 1000000bit burst 3028 latency 100ms"
     shaped = faults.delay("lb1", "100ms", jitter="10ms").on(lab)
-    assert shaped.state["path"] == "userspace"
+    assert shaped.data.path == "userspace"
     degrade = shaped.fault.changes(shaped)["lb1"].degrade
     assert degrade is not None and degrade.shape is not None and (degrade.shape.delay_ms, degrade.shape.jitter_ms) == (100, 10)
 
 
 def test_with_netem_the_same_fault_becomes_a_netem_leaf(lab, monkeypatch):
-    monkeypatch.setattr(net_apply, "netem_available", lambda engine, host: True)
-    run = faults.reorder("lb1", 25, delay="20ms").on(lab)
-    assert run.state["path"] == "netem"
+    monkeypatch.setattr(net_apply, "netem_available", lambda lab, host: True)
+    run = faults.reorder("lb1", 0.25, delay="20ms").on(lab)
+    assert run.data.path == "netem"
     degrade = run.fault.changes(run)["lb1"].degrade
     assert degrade is not None and degrade.leaf == "netem limit 1000 delay 20ms reorder 25%"
     assert faults.jitter("lb1", "20ms").shape().delay_ms == 20, "jitter alone varies around a delay of its own size"
@@ -216,14 +221,15 @@ def test_binding_a_network_fault_sweeps_the_lab_first(lab):
     assert lab.swept == [lab]
 
 
-def test_the_real_sweep_runs_once_per_lab(monkeypatch):
+def test_the_real_sweep_runs_once_per_lab_and_the_lab_keeps_that_it_did(monkeypatch):
     calls: list[object] = []
-    monkeypatch.setattr(net_apply, "sweep", lambda engine, hosts, session: calls.append(session))
-    paper = PaperLab()
+    monkeypatch.setattr(net_apply, "sweep", lambda lab, hosts=None: calls.append(lab))
+    paper, other = PaperLab(), PaperLab()
     network._sweep_once(paper)  # type: ignore[arg-type]
     network._sweep_once(paper)  # type: ignore[arg-type]
-    network._sweep_once(PaperLab())  # type: ignore[arg-type]
-    assert calls == ["0badcafe", "0badcafe"]
+    network._sweep_once(other)  # type: ignore[arg-type]
+    assert calls == [paper, other]
+    assert net_apply.lab_net(paper) is net_apply.lab_net(paper) is not net_apply.lab_net(other), "per-lab state lives in each lab's stash"
 
 
 def test_a_blackhole_on_one_network_drops_only_at_that_address(lab):

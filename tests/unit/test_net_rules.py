@@ -86,7 +86,7 @@ def test_blackhole_drops_destination_ports_from_anyone_or_named_sources():
 
 
 def test_egress_rules_never_touch_loopback():
-    rules = egress_rules(loss_action(30), [])
+    rules = egress_rules(loss_action(0.3), [])
     assert rules == [Rule("filter", "OUTPUT", "! -o lo -m statistic --mode random --probability 0.30000000 -j DROP")]
     towards = egress_rules(queue_action(4200, 0x10000), ["10.0.0.3", "10.0.0.4"], Match.of("icmp"), table="mangle", hook="POSTROUTING")
     assert [r.body for r in towards] == [

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
+import importlib
 import random
 import types
-from pathlib import Path
 
 import pytest
 
@@ -18,25 +16,18 @@ from chaos.net.shaping import (
     Slot,
     choose_path,
     describe_path,
-    milliseconds,
     netem_leaf,
+    packet_delay,
     parse_rate,
     root_handle,
     shaper_argv,
     tbf_leaf,
 )
 
-SHAPER = Path(__file__).resolve().parents[2] / "chaos" / "images" / "dockerfiles" / "host" / "bin" / "chaos-shaper"
-
 
 def load_shaper() -> types.ModuleType:
-    """The chaos-shaper script as a module (it has no .py suffix; fnfqueue is imported only when shaping)."""
-    loader = importlib.machinery.SourceFileLoader("chaos_shaper", str(SHAPER))
-    spec = importlib.util.spec_from_loader("chaos_shaper", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    """chaos-shaper's module (fnfqueue is imported only when shaping)."""
+    return importlib.import_module("chaos_inlab.shaper")
 
 
 @pytest.mark.parametrize(
@@ -71,20 +62,28 @@ def test_tbf_leaf_bursts_ten_milliseconds_but_at_least_two_frames():
 
 def test_shape_validation_follows_netem():
     with pytest.raises(FaultError, match="reorder needs a delay"):
-        Shape(reorder=25)
+        Shape(reorder=0.25)
     with pytest.raises(FaultError, match="jitter needs a delay"):
         Shape(jitter_ms=10)
-    with pytest.raises(FaultError, match="duplicate is a percentage from 0 to 100; got 150"):
+    with pytest.raises(FaultError, match=r"duplicate=150 is not a share"):
         Shape(duplicate=150)
-    with pytest.raises(FaultError, match="needs a delay, duplicate or corrupt"):
+    with pytest.raises(FaultError, match=r"duplicate=30 is not a share: shares are fractions, so this is almost surely meant as '30 %'"):
+        Shape(duplicate=30)
+    with pytest.raises(FaultError, match="needs a delay, or a duplicate or corrupt share"):
         Shape()
     with pytest.raises(FaultError, match="delay must be a duration"):
         Shape(delay_ms=-1)
-    assert Shape(delay_ms=100, jitter_ms=20, reorder=25).describe() == "delay 100ms ±20ms reorder 25%"
+    assert Shape(delay_ms=100, jitter_ms=20, reorder=0.25).describe() == "delay 100ms ±20ms reorder 25%"
+
+
+def test_shares_are_fractions_and_tc_and_the_shaper_get_percentages():
+    shape = Shape(duplicate="1 %", corrupt=0.005)  # type: ignore[arg-type]  # a percentage string is a share too
+    assert (shape.duplicate, shape.corrupt) == (0.01, 0.005)
+    assert shape.percents() == [("duplicate", 1.0), ("corrupt", 0.5)]
 
 
 def test_netem_and_userspace_get_the_same_shape():
-    shape = Shape(delay_ms=100, jitter_ms=20, duplicate=1, corrupt=0.5, reorder=25)
+    shape = Shape(delay_ms=100, jitter_ms=20, duplicate=0.01, corrupt=0.005, reorder=0.25)
     assert netem_leaf(shape) == "netem limit 1000 delay 100ms 20ms duplicate 1% corrupt 0.5% reorder 25%"
     argv = shaper_argv(shape, Slot(3), "/run/chaos/x.pid", "/run/chaos/x.log", seed=7)
     assert argv[:6] == ["chaos-shaper", "--daemon", "--queue", "4203", "--mark", "0x80000"]
@@ -122,7 +121,7 @@ def test_slots_never_share_a_queue_a_mark_bit_a_class_or_a_filter():
         assert slot.done_bit & CLASS_MASK == 0 and slot.class_mark & ~CLASS_MASK == 0
         assert done_bits & slot.done_bit == 0
         done_bits |= slot.done_bit
-    with pytest.raises(ValueError):
+    with pytest.raises(FaultError):
         Slot(SLOTS)
 
 
@@ -144,11 +143,18 @@ def test_root_handles_are_stable_per_session_and_valid_for_tc():
     assert len(handles) > 1900
 
 
-def test_durations_in_milliseconds():
-    assert milliseconds("100ms", "delay") == 100.0
-    assert milliseconds(0.02, "jitter") == 20.0
-    with pytest.raises(FaultError, match="delay: 'soon' is not a duration"):
-        milliseconds("soon", "delay")
+def test_packet_delays_are_durations_and_a_bare_large_number_is_a_slip():
+    assert packet_delay("100ms", "delay") == 0.1
+    assert packet_delay(0.02, "jitter") == 0.02
+    assert packet_delay(10, "delay") == 10.0, "ten seconds is the most a bare number may mean"
+    assert packet_delay("100s", "delay") == 100.0, "an explicit unit is honoured"
+    with pytest.raises(FaultError, match="delay='soon' is not a duration"):
+        packet_delay("soon", "delay")
+    slip = r"delay=100 is 100 seconds per packet, almost surely a slip: did you mean '100ms'\? write '100s' if you mean it"
+    with pytest.raises(FaultError, match=slip):
+        packet_delay(100, "delay")
+    with pytest.raises(FaultError, match="did you mean '250ms'"):
+        packet_delay("250", "jitter")
 
 
 def test_the_shaper_corrupts_exactly_one_bit_after_the_ip_header():
