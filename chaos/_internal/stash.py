@@ -33,25 +33,25 @@ class Stash:
     """
 
     def __init__(self) -> None:
-        self._values: dict[StashKey[object], object] = {}
+        self._values: dict[object, object] = {}  # keys are StashKeys; each value has its key's type
         self._lock = threading.Lock()
 
     def __getitem__(self, key: StashKey[T]) -> T:
-        return cast(T, self._values[key])  # type: ignore[index]  # keys are typed by construction
+        return cast(T, self._values[key])
 
     def __setitem__(self, key: StashKey[T], value: T) -> None:
         with self._lock:
-            self._values[key] = value  # type: ignore[index]  # keys are typed by construction
+            self._values[key] = value
 
     def __contains__(self, key: object) -> bool:
         return key in self._values
 
     def get(self, key: StashKey[T], default: T | None = None) -> T | None:
-        return cast("T | None", self._values.get(key, default))  # type: ignore[call-overload]  # keys are typed by construction
+        return cast("T | None", self._values.get(key, default))
 
     def setdefault(self, key: StashKey[T], factory: Callable[[], T]) -> T:
         """The value under ``key``, made by ``factory()`` the first time (atomically)."""
         with self._lock:
             if key not in self._values:
-                self._values[key] = factory()  # type: ignore[index]  # keys are typed by construction
-            return cast(T, self._values[key])  # type: ignore[index]  # keys are typed by construction
+                self._values[key] = factory()
+            return cast(T, self._values[key])
