@@ -43,7 +43,8 @@ def parse_share(value: Share, what: str = "share") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise UsageError(f"{what}={value!r} is not a share; {allowed}")
     if 1 < value <= 100:
-        raise UsageError(f"{what}={value!r} is not a share: shares are fractions, so this is almost surely meant as '{value:g} %' (write that, or {value / 100:g})")
+        hint = f"write '{value:g} %' or {value / 100:g}"
+        raise UsageError(f"{what}={value!r} is not a share: shares are fractions, so this is almost surely meant as {value:g} % ({hint})")
     if not 0 <= value <= 1:
         raise UsageError(f"{what}={value!r} is not a share; {allowed}")
     return float(value)
