@@ -543,8 +543,6 @@ class _Shaped(_Degrade):
             if value is not None:
                 object.__setattr__(self, name, packet_delay(value, name))
 
-    def _shares(self) -> None:
-        object.__setattr__(self, "share", to_share(getattr(self, "share"), self.name))  # noqa: B009  # a field of the subclasses with a share
 
 
 def _ms(value: Duration | None) -> float:
@@ -601,7 +599,21 @@ class Jitter(_Shaped):
 
 
 @dataclass(frozen=True)
-class Duplicate(_Shaped):
+class _ShareShaped(_Shaped):
+    """A shaping fault on a ``share`` of the packets: a fraction (``0.1``) or a percentage string (``"10 %"``)."""
+
+    share: Share = field(metadata=SHARE)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "share", to_share(self.share, self.name))
+        super().__post_init__()
+
+    def shape(self) -> Shape:
+        return Shape(**{self.name: float(self.share)})  # duplicate, corrupt: the shape's field of the same name
+
+
+@dataclass(frozen=True)
+class Duplicate(_ShareShaped):
     """A share of the packets the target hosts send arrives twice (``0.5`` or ``"50 %"``).
 
     Example::
@@ -609,19 +621,11 @@ class Duplicate(_Shaped):
         chaos.inject(faults.duplicate("lb1", 0.5))      # ping reports DUP! for about half the answers
     """
 
-    share: Share = field(metadata=SHARE)
     name: ClassVar[str] = "duplicate"
-
-    def __post_init__(self) -> None:
-        self._shares()
-        super().__post_init__()
-
-    def shape(self) -> Shape:
-        return Shape(duplicate=float(self.share))
 
 
 @dataclass(frozen=True)
-class Corrupt(_Shaped):
+class Corrupt(_ShareShaped):
     """A share of the packets the target hosts send has one bit flipped after the IP header; the receiver's checksum drops them.
 
     Example::
@@ -629,19 +633,11 @@ class Corrupt(_Shaped):
         chaos.inject(faults.corrupt("lb1", 0.1))
     """
 
-    share: Share = field(metadata=SHARE)
     name: ClassVar[str] = "corrupt"
-
-    def __post_init__(self) -> None:
-        self._shares()
-        super().__post_init__()
-
-    def shape(self) -> Shape:
-        return Shape(corrupt=float(self.share))
 
 
 @dataclass(frozen=True)
-class Reorder(_Shaped):
+class Reorder(_ShareShaped):
     """A ``share`` of the packets leaves at once, the rest ``delay`` late, so the prompt ones overtake the held ones (netem's reorder).
 
     Example::
@@ -649,12 +645,10 @@ class Reorder(_Shaped):
         chaos.inject(faults.reorder("lb1", 0.25, delay="20ms"))
     """
 
-    share: Share = field(metadata=SHARE)
     delay: Duration = field(default=0.01, metadata=SECONDS)
     name: ClassVar[str] = "reorder"
 
     def __post_init__(self) -> None:
-        self._shares()
         self._packet_delays("delay")
         super().__post_init__()
 

@@ -58,6 +58,23 @@ class _Where:
             raise FaultError(f"container={self.container!r} is not a container: None (the host container), '*' (every one) or a workload's name")
 
 
+@dataclass(frozen=True)
+class _Graceful:
+    """The ``timeout`` of a ``docker stop`` (SIGTERM, then SIGKILL after it), a duration; for stop and restart."""
+
+    timeout: Duration = field(default=10.0, metadata=SECONDS)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()  # type: ignore[misc]  # a mixin: the fault after it in the MRO has one
+        object.__setattr__(self, "timeout", to_seconds(self.timeout, "timeout"))
+
+    def stop_all(self, run: Injection[Boxes]) -> float:
+        """``docker stop`` every container at once; when the last one exited."""
+        boxes = run.data.boxes
+        parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
+        return _containers.wait_stopped(run.lab, boxes, STOP_WAIT, f"{self} on lab {run.lab.name}")
+
+
 def _signal(fault: Kill | KillProcess) -> str:
     return str(fault.signal)
 
@@ -104,7 +121,7 @@ class Kill(_Where, _Dies):
 
 
 @dataclass(frozen=True)
-class Stop(_Where, _Dies):
+class Stop(_Where, _Graceful, _Dies):
     """Stop containers the way ``docker stop`` does: SIGTERM, then SIGKILL after ``timeout`` (a duration); heal starts them again.
 
     Example::
@@ -113,18 +130,11 @@ class Stop(_Where, _Dies):
             ...
     """
 
-    timeout: Duration = field(default=10.0, metadata=SECONDS)
     name: ClassVar[str] = "stop"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "timeout", to_seconds(self.timeout, "timeout"))
-
     def apply(self, run: Injection[Boxes]) -> float | None:
-        boxes = run.data.boxes
-        run.data.done = list(boxes)
-        parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
-        return _containers.wait_stopped(run.lab, boxes, STOP_WAIT, f"{self} on lab {run.lab.name}")
+        run.data.done = list(run.data.boxes)
+        return self.stop_all(run)
 
 
 # -- pause: frozen, not dead -------------------------------------------------------------------
@@ -184,7 +194,7 @@ class Start(_Where, OnContainers[Boxes], Action[Boxes]):
 
 
 @dataclass(frozen=True)
-class Restart(_Where, HoldsContainers[Boxes], Action[Boxes]):
+class Restart(_Where, _Graceful, HoldsContainers[Boxes], Action[Boxes]):
     """Restart containers: ``docker stop`` (SIGTERM, SIGKILL after ``timeout``), then start; a host restarts whole.
 
     Effective when they are ready again. Restarting a container another fault holds (paused,
@@ -195,18 +205,11 @@ class Restart(_Where, HoldsContainers[Boxes], Action[Boxes]):
         chaos.inject(faults.restart("lb1", container="web"))
     """
 
-    timeout: Duration = field(default=10.0, metadata=SECONDS)
     name: ClassVar[str] = "restart"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "timeout", to_seconds(self.timeout, "timeout"))
-
     def apply(self, run: Injection[Boxes]) -> float | None:
-        boxes = run.data.boxes
-        parallel(lambda box: run.lab.engine.stop(box.container, self.timeout), boxes)
-        _containers.wait_stopped(run.lab, boxes, STOP_WAIT, f"{self} on lab {run.lab.name}")
-        return _containers.bring_back(run.lab, boxes)
+        self.stop_all(run)
+        return _containers.bring_back(run.lab, run.data.boxes)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from chaos import faults
 def test_prints_its_schedule(lab, chaos):
     schedule = faults.random_schedule([faults.pause, faults.isolate, faults.power_off], targets=['one', 'majority'], steps=8)
     run = chaos.bind(schedule)
-    print('PLAN', ' '.join(f"{c.fault.name}({'+'.join(c.targets)})/{s.hold}" for s, c in zip(run.state['steps'], run.state['children'])))
+    print('PLAN', ' '.join(f"{c.fault.name}({'+'.join(c.targets)})/{s.hold}" for s, c in zip(run.data.steps, run.data.children)))
 """
 
 

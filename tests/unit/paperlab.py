@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from chaos._internal.stash import Stash
 from chaos.host import Host
 from chaos.spec.model import Attachment, HostSpec
 from chaos.timeline import Timeline
+
+JOURNAL: list[str] = []
+"""What the paper faults of a test did, in order ("+a", "inject a", "heal a"...)."""
+
+
+@pytest.fixture(autouse=True)
+def clean_journal() -> None:
+    """Import it into a test module (with `JOURNAL`) to start each test with an empty journal."""
+    JOURNAL.clear()
 
 
 @dataclass

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
-from paperlab import PaperLab
+from paperlab import JOURNAL, PaperLab, clean_journal  # noqa: F401  # clean_journal: an autouse fixture
 
 from chaos import faults
 from chaos.errors import FaultError
 from chaos.faults import Injection, Step, Targeted, draw, random_schedule, sequence, together
-
-JOURNAL: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -32,11 +30,6 @@ class Note(Targeted[None]):
     def revert(self, run: Injection[None]) -> float | None:
         JOURNAL.append(f"-{','.join(run.targets)}")
         return None
-
-
-@pytest.fixture(autouse=True)
-def clean_journal():
-    JOURNAL.clear()
 
 
 def test_together_injects_every_part_and_heals_newest_first():

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import pytest
-from paperlab import PaperLab
+from paperlab import JOURNAL, PaperLab, clean_journal  # noqa: F401  # clean_journal: an autouse fixture
 
 from chaos.errors import FaultError, HealError
 from chaos.faults import Action, Claim, Injection, Ledger, Targeted, active, pause, power_off
-
-JOURNAL: list[str] = []
 
 
 @dataclass
@@ -65,11 +63,6 @@ class Unscribble(Targeted[None], Action[None]):
         run.heal_holders(Claim("scribble", host) for host in run.targets)
         JOURNAL.append(f"action {','.join(run.targets)}")
         return None
-
-
-@pytest.fixture(autouse=True)
-def clean_journal():
-    JOURNAL.clear()
 
 
 def test_inject_and_heal_are_recorded_with_requested_and_effective_times():
