@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chaos import Engine, faults, topology_from_dict
 from chaos.faults import Injection
@@ -101,10 +102,10 @@ class Sample:
     traffic_recovery: float
 
 
-def _cycle(lab: Lab, prober: Prober, fault: faults.Fault) -> Sample:
+def _cycle(lab: Lab, prober: Prober, fault: faults.Fault[Any]) -> Sample:
     """Inject, see the traffic stop, heal, see it come back."""
     prober.wait("up", after=0, within=RECOVERY_WAIT)
-    run: Injection = fault.on(lab)
+    run: Injection[Any] = fault.on(lab)
     called = time.time()
     run.inject()
     down_sent, _ = prober.wait("down", after=called, within=EFFECT_WAIT)
@@ -138,7 +139,7 @@ def case_partition(lab: Lab, prober: Prober) -> Sample:
 
 def case_loss(lab: Lab, prober: Prober) -> Sample:
     """Loss of every packet the server sends (iptables statistic at 100%, so the first packet after the rule is the first lost)."""
-    return _cycle(lab, prober, faults.loss("server", 100))
+    return _cycle(lab, prober, faults.loss("server", "100 %"))
 
 
 CASES: dict[str, Callable[[Lab, Prober], Sample]] = {
