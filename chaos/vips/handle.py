@@ -16,8 +16,9 @@ from chaos.host import Host, RemoteProcess
 from chaos.spec.model import VipSpec
 from chaos.vips import keepalived
 from chaos.vips.history import OwnerHistory
-from chaos.vips.observer import WATCHER, OwnerObserver
+from chaos.vips.observer import OwnerObserver, is_watching
 from chaos.vips.owners import Owners
+from chaos_inlab import protocol as inlab
 
 WATCHER_START_WAIT = 3.0
 """Seconds `wait_owner` gives the watchers started by `Lab.up` to report before it polls instead."""
@@ -236,11 +237,7 @@ class OwnerWatch:
         self._taken = threading.Event()
         self._started = 0.0
         self._watcher = RemoteProcess(
-            vip.members[host],
-            [WATCHER, vip.address],
-            self._take,
-            ready=lambda line: line.startswith("watching "),
-            name=f"watch for {host} to take VIP {vip.name}",
+            vip.members[host], inlab.addrwatch_argv(vip.address), self._take, ready=is_watching, name=f"watch for {host} to take VIP {vip.name}"
         )
 
     def __enter__(self) -> OwnerWatch:
@@ -255,13 +252,8 @@ class OwnerWatch:
             self._watcher.stop()
 
     def _take(self, line: str) -> None:
-        fields = line.split()
-        if self.taken_at is not None:
+        parsed = inlab.parse_watch_line(line)
+        if self.taken_at is not None or parsed is None or not parsed.held:
             return
-        if fields[:1] == ["watching"] and len(fields) == 4 and fields[3] == "held":
-            self.taken_at, self.was_held_already = float(fields[2]), True
-        elif fields[:1] == ["added"] and len(fields) == 2:
-            self.taken_at = float(fields[1])
-        else:
-            return
+        self.taken_at, self.was_held_already = parsed.at, parsed.is_start
         self._taken.set()

@@ -83,7 +83,7 @@ class OwnerObserver:
                 host,
                 inlab.addrwatch_argv(self.address),
                 lambda line: self._take(name, line),
-                ready=_is_start,
+                ready=is_watching,
                 name=f"{WATCHER} for {name}",
             )
             self._watchers[name] = watcher
@@ -138,7 +138,7 @@ class OwnerObserver:
             self.history.record_error(f"{name}: {line.strip()}")
 
 
-def _is_start(line: str) -> bool:
+def is_watching(line: str) -> bool:
     """Whether ``line`` is the watcher's first (it is subscribed, and says the state)."""
     parsed = inlab.parse_watch_line(line)
     return parsed is not None and parsed.is_start
