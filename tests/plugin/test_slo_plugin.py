@@ -160,7 +160,7 @@ def test_share_slips_in_the_marker_are_refused_with_a_hint(pytester):
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [
-            "*test_percent: @pytest.mark.slo: min_availability=99 is not a share: *almost surely meant as '99 %' (write that, or 0.99)",
+            "*test_percent: @pytest.mark.slo: min_availability=99 is not a share: *'99 %'*0.99*",
             "*test_float_count: @pytest.mark.slo: max_lost=5.0 is neither a count nor a share: write 5 for a count of requests, or '5 %'*",
             "*test_unit: @pytest.mark.slo: max_outage='4.5 sec' is not a duration; use seconds (4.5) or a string like '4.5s'*",
         ]

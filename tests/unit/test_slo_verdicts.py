@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from chaos._internal.shares import parse_share
 from chaos.errors import ChaosError, UsageError
 from chaos.report import LabFacts, build_report, report_path, write_report
 from chaos.slo import Slo, VipOwners, verdict
@@ -87,12 +88,25 @@ def test_parse_lost_tells_counts_from_shares():
         verdicts.parse_lost(-1)
 
 
+def share_error(value: float | str, what: str) -> str:
+    """The message the one share parser gives for ``value``: what a share slip must say, built by the library."""
+    with pytest.raises(UsageError) as info:
+        parse_share(value, what)
+    return str(info.value)
+
+
+def test_a_share_slip_message_has_the_hint():
+    """The premise of the tests below: the parser's own message names both ways to write it."""
+    message = share_error(99, "min_availability")
+    assert "'99 %'" in message and "0.99" in message
+
+
 @pytest.mark.parametrize(
     ("given", "hint"),
     [
         (5.0, "max_lost=5.0 is neither a count nor a share: write 5 for a count of requests, or '5 %' (or 0.05) for a share"),
-        (2.5, "max_lost=2.5 is not a share: shares are fractions, so this is almost surely meant as '2.5 %' (write that, or 0.025)"),
-        ("150 %", "max_lost='150 %' is more than everything"),
+        (2.5, share_error(2.5, "max_lost")),
+        ("150 %", share_error("150 %", "max_lost")),
     ],
 )
 def test_parse_lost_refuses_slips_with_a_hint(given, hint):
@@ -152,15 +166,16 @@ def test_slo_refuses_bad_limits_with_what_is_valid(limits, message):
 @pytest.mark.parametrize(
     ("limits", "hint"),
     [
-        ({"min_availability": 99}, "almost surely meant as '99 %' (write that, or 0.99)"),
-        ({"min_availability": 99.5}, "almost surely meant as '99.5 %' (write that, or 0.995)"),
-        ({"max_lost": 5.0}, "write 5 for a count of requests, or '5 %' (or 0.05) for a share"),
+        ({"min_availability": 99}, share_error(99, "min_availability")),
+        ({"min_availability": 99.5}, share_error(99.5, "min_availability")),
+        ({"max_lost": 5.0}, "max_lost=5.0 is neither a count nor a share: write 5 for a count of requests, or '5 %' (or 0.05) for a share"),
     ],
 )
 def test_slo_refuses_share_slips_with_a_hint(limits, hint):
     """A percentage written as a bare number is a slip, not 99 times everything; the old parser said only "not a share"."""
-    with pytest.raises(UsageError, match=re.escape(hint)):
+    with pytest.raises(UsageError) as info:
         Slo.parse(**limits)
+    assert str(info.value) == hint
 
 
 @pytest.mark.parametrize(
@@ -262,7 +277,7 @@ def test_a_handover_overlap_shorter_than_the_grace_is_not_a_split_brain():
 def test_building_an_slo_directly_validates_like_parse():
     """One construction path: `Slo(...)` used to keep "4.5s" as a string and fail later inside a verdict."""
     assert Slo(max_outage="4.5s", min_availability="99 %", max_lost=0.05) == Slo.parse(max_outage=4.5, min_availability=0.99, max_lost=0.05)
-    with pytest.raises(UsageError, match="almost surely meant as '99 %'"):
+    with pytest.raises(UsageError, match=re.escape(share_error(99, "min_availability"))):
         Slo(min_availability=99)
     with pytest.raises(UsageError, match="an SLO needs at least one limit"):
         Slo()
