@@ -8,6 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from pytest_chaos.slo import flow_key
 
+from chaos._internal.durations import parse_duration
+from chaos.errors import UsageError
+
 TWO_HOSTS = "networks: {n: {}}\nhosts: {a: {networks: [n]}, b: {networks: [n]}}\n"
 PAIR = (
     "networks: {front: {}}\n"
@@ -156,13 +159,16 @@ def test_share_slips_in_the_marker_are_refused_with_a_hint(pytester):
         "@pytest.mark.slo(max_lost=5.0)\ndef test_float_count():\n    pass\n\n"
         "@pytest.mark.slo(max_outage='4.5 sec')\ndef test_unit():\n    pass\n"
     )
+    with pytest.raises(UsageError) as expected:
+        parse_duration("4.5 sec", "max_outage")
+    duration_error = str(expected.value)
     result = pytester.runpytest()
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [
             "*test_percent: @pytest.mark.slo: min_availability=99 is not a share: *'99 %'*0.99*",
             "*test_float_count: @pytest.mark.slo: max_lost=5.0 is neither a count nor a share: write 5 for a count of requests, or '5 %'*",
-            "*test_unit: @pytest.mark.slo: max_outage='4.5 sec' is not a duration; use seconds (4.5) or a string like '4.5s'*",
+            f"*test_unit: @pytest.mark.slo: {duration_error}",
         ]
     )
     assert "Traceback" not in result.stdout.str()

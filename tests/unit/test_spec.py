@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.errors import SpecError
+from chaos._internal.durations import parse_duration
+from chaos.errors import SpecError, UsageError
 from chaos.spec import Attachment, ContainerSpec, load_topology, topology_from_dict
 from chaos.spec.model import HOST_IMAGE
 
@@ -179,5 +180,8 @@ def test_advert_int_takes_a_duration_like_every_time_in_the_api(value: object, s
 
 def test_an_advert_int_that_is_not_a_duration_says_what_is_allowed() -> None:
     data = {"networks": {"f": {}}, "hosts": {"a": {"networks": ["f"]}}, "vips": {"v": {"network": "f", "members": {"a": 1}, "advert_int": "fast"}}}
-    with pytest.raises(SpecError, match=r"vips\.v\.advert_int: advert_int='fast' is not a duration; use seconds"):
+    with pytest.raises(UsageError) as expected:
+        parse_duration("fast", "advert_int")
+    with pytest.raises(SpecError) as info:
         topology_from_dict(data)
+    assert info.value.problems == [f"<python>: vips.v.advert_int: {expected.value}"]
