@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from pytest_chaos.slo import flow_key
 
 from chaos import Lab, faults, topology_from_dict
 from chaos._internal.parallel import parallel
@@ -169,10 +170,10 @@ def test_junit_carries_outage_recovery_owners_and_the_slo_verdict(pytester):
     pytester.makepyfile(test_junit_child=f"TOPOLOGY = {fast_pair()!r}\n{FAILOVER_TEST}")
     result = pytester.runpytest("--chaos-require-docker", "--junitxml=junit.xml", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    properties = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    properties = {p.get("name", ""): p.get("value", "") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
     earliest, latest = takeover_window(100, 0.2)
-    # The flow is "tcp client->www" and the power_off fault #0 of the test (the plugin's names, as README documents them).
-    flow = "chaos.flow.tcp_client-www"
+    # The flow is "tcp client->www", the power_off fault #0 of the test; names as the plugin builds them.
+    flow = f"chaos.flow.{flow_key('tcp client->www')}"
     outage, recovery = float(properties[f"{flow}.max_outage_seconds"]), float(properties[f"{flow}.recovery_seconds.0"])
     assert earliest - SLACK <= recovery <= latest + SLACK, properties
     assert 0 < outage <= latest + SLACK, properties
