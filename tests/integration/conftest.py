@@ -48,7 +48,7 @@ HAS_NETEM = "kernel has sch_netem: there is no missing netem to report; the nete
 def kernel_has_netem(chaos_engine) -> bool:
     """Whether the engine's kernel has sch_netem, probed once in a one-host lab (containers share the kernel)."""
     with Lab(topology_from_dict({"networks": {"n": {}}, "hosts": {"probe": {"networks": ["n"]}}}), chaos_engine) as lab:
-        return net_apply.netem_available(lab.engine, lab.hosts["probe"])
+        return net_apply.netem_available(lab, lab.hosts["probe"])
 
 
 @pytest.fixture

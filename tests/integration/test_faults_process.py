@@ -94,7 +94,7 @@ def test_stop_then_start_heals_the_stop(lab, chaos):
     assert not stopped.is_active and chaos.active == [] and chaos.last is started
     assert answers(lab, address) == "app"
     web_answers(lab, address)
-    assert "heal   #0 stop(app) container=* timeout=2 done" in lab.timeline.render()
+    assert "heal   #0 stop(app) timeout=2s container=* done" in lab.timeline.render()
 
 
 @pytest.mark.topology(APP)

@@ -36,7 +36,7 @@ def chaos_lines(host) -> list[str]:
 def cut(lab, grudge, match: Match | None = None):
     addresses = {name: [h.address("front")] for name, h in lab.hosts.items()}
     rules = partition_rules(grudge, addresses, match or Match())
-    applied = apply.prepare(lab.owner.session, lab.engine, [lab.hosts[h] for h in rules])
+    applied = apply.prepare(lab, [lab.hosts[h] for h in rules])
     changes = {lab.hosts[h]: apply.Change(tuple(r)) for h, r in rules.items()}
     return applied, changes
 
@@ -60,8 +60,8 @@ def test_a_dead_host_counts_as_healed_and_its_shell_comes_back_after_a_restart(l
     # The persistent shell is the parent of each script; its start time (clock ticks since boot) tells
     # one shell from another even when a restarted container hands out the same pid again.
     shell_identity = "cut -d' ' -f22 /proc/$PPID/stat"
-    first = shell(lab.engine, a).run(shell_identity).stdout.strip()
-    assert shell(lab.engine, a).run(shell_identity).stdout.strip() == first, "one shell serves every request"
+    first = shell(lab, a).run(shell_identity).stdout.strip()
+    assert shell(lab, a).run(shell_identity).stdout.strip() == first, "one shell serves every request"
     applied, changes = cut(lab, grudges.one_way(["b"], ["a"]))
     apply.inject(applied, changes, "one_way(b->a)")
     assert not reaches(lab, "b", "a")
@@ -72,7 +72,7 @@ def test_a_dead_host_counts_as_healed_and_its_shell_comes_back_after_a_restart(l
     lab.start_host("a")
     again, changes = cut(lab, grudges.one_way(["b"], ["a"]))
     assert apply.inject(again, changes, "one_way(b->a)") > 0
-    assert shell(lab.engine, a).run(shell_identity).stdout.strip() != first, "a new shell in the new life of the container"
+    assert shell(lab, a).run(shell_identity).stdout.strip() != first, "a new shell in the new life of the container"
     assert not reaches(lab, "b", "a")
     apply.heal(again)
     assert reaches(lab, "b", "a")
@@ -83,7 +83,7 @@ def test_a_delay_applies_and_heals_on_each_shaping_path(shaping_path, lab):
     a = lab.hosts["a"]
     shape = Shape(delay_ms=20)
     degrade = apply.Degrade(leaf=netem_leaf(shape)) if shaping_path == "netem" else apply.Degrade(shape=shape)
-    applied = apply.prepare(lab.owner.session, lab.engine, [a])
+    applied = apply.prepare(lab, [a])
     assert apply.inject(applied, {a: apply.Change(degrade=degrade)}, f"delay(a) on the {shaping_path} path") > 0
     qdiscs, processes = a.check("tc qdisc show dev eth0").stdout, a.check("ps -eo args").stdout
     assert ("netem" in qdiscs, "chaos-shaper" in processes) == (shaping_path == "netem", shaping_path == "userspace"), (qdiscs, processes)
@@ -96,7 +96,7 @@ def test_a_delay_applies_and_heals_on_each_shaping_path(shaping_path, lab):
 @pytest.mark.topology(DUO)
 def test_a_change_the_kernel_cannot_do_names_what_is_missing_and_what_is_offered(kernel_without_netem, lab):
     a = lab.hosts["a"]
-    applied = apply.prepare(lab.owner.session, lab.engine, [a])
+    applied = apply.prepare(lab, [a])
     change = apply.Change(degrade=apply.Degrade(leaf=netem_leaf(Shape(delay_ms=20))))
     with pytest.raises(FaultError) as info:
         apply.inject(applied, {a: change}, "delay(a, delay=20ms)")
@@ -114,7 +114,7 @@ def test_the_sweep_clears_every_fault_but_leaves_other_rules(lab):
     for serial in (1, 2):
         a.check(f"iptables -N CHAOS-feed0000-{serial}-IN && iptables -I INPUT -j CHAOS-feed0000-{serial}-IN")
     a.check("iptables -t mangle -N CHAOS-feed0000-3-POST && iptables -t mangle -I POSTROUTING -j CHAOS-feed0000-3-POST")
-    apply.sweep(lab.engine, [a, lab.hosts["b"]], lab.owner.session)
+    apply.sweep(lab, [a, lab.hosts["b"]])
     assert chaos_lines(a) == []
     assert "--dport 2222 -j ACCEPT" in a.check("iptables-save -t filter").stdout
 
@@ -124,7 +124,7 @@ def test_the_doctor_names_the_shaping_path_a_lab_will_take(lab):
     from chaos.doctor import run_checks
 
     checks = {check.topic: check for check in run_checks(lab.engine.url)}
-    netem = apply.netem_available(lab.engine, lab.hosts["a"])
+    netem = apply.netem_available(lab, lab.hosts["a"])
     line = checks["shaping path"]
     assert line.status == "ok"
     assert ("the netem path" if netem else "the userspace path: chaos-shaper on NFQUEUE") in line.detail

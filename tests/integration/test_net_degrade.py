@@ -151,7 +151,7 @@ def inversions(order: list[int]) -> int:
 @pytest.mark.topology(TRIO)
 def test_loss_of_30_percent_drops_close_to_30_percent_of_1000_pings(lab, chaos):
     assert ping(lab, "b", "a", 200).lost == 0
-    chaos.inject(faults.loss("a", 30))
+    chaos.inject(faults.loss("a", 0.3))
     measured = ping(lab, "b", "a", 1000)
     # Binomial: 1000 independent drops at p=0.3 give sd = sqrt(1000 * 0.3 * 0.7) = 14.5 pings (1.45 %).
     # ±6 % is more than 4 sd: a healthy fault fails this less than once in 10,000 runs.
@@ -201,7 +201,7 @@ def test_jitter_spreads_round_trips_around_the_delay(shaping_path, lab, chaos):
 
 @pytest.mark.topology(TRIO)
 def test_duplicate_sends_about_half_the_answers_twice(shaping_path, lab, chaos):
-    chaos.inject(faults.duplicate("a", 50, path=shaping_path))
+    chaos.inject(faults.duplicate("a", 0.5, path=shaping_path))
     assert_path(lab, "a", shaping_path)
     measured = ping(lab, "b", "a", 400)
     # Binomial: 400 at p=0.5 gives sd = 10 duplicates; 200 ± 50 is 5 sd.
@@ -213,7 +213,7 @@ def test_duplicate_sends_about_half_the_answers_twice(shaping_path, lab, chaos):
 
 @pytest.mark.topology(TRIO)
 def test_corrupted_packets_fail_their_checksum_and_are_lost(shaping_path, lab, chaos):
-    chaos.inject(faults.corrupt("a", 30, path=shaping_path))
+    chaos.inject(faults.corrupt("a", 0.3, path=shaping_path))
     assert_path(lab, "a", shaping_path)
     measured = ping(lab, "b", "a", 500)
     # Every corrupted reply fails the ICMP checksum at b. Binomial: sd = sqrt(500 * 0.3 * 0.7) = 10.2 (2 %); ±8 % is 4 sd.
@@ -225,7 +225,7 @@ def test_corrupted_packets_fail_their_checksum_and_are_lost(shaping_path, lab, c
 @pytest.mark.topology(TRIO)
 def test_reorder_lets_some_packets_overtake_the_delayed_ones(shaping_path, lab, chaos):
     assert inversions(udp_order(lab, "a", "b", 200)) == 0
-    chaos.inject(faults.reorder("a", 50, delay="30ms", path=shaping_path))
+    chaos.inject(faults.reorder("a", 0.5, delay="30ms", path=shaping_path))
     assert_path(lab, "a", shaping_path)
     order = udp_order(lab, "a", "b", 200)
     assert sorted(order) == list(range(200)), "reordering loses nothing"
@@ -238,8 +238,8 @@ def test_reorder_lets_some_packets_overtake_the_delayed_ones(shaping_path, lab, 
 @pytest.mark.topology(TRIO)
 def test_degradations_stack_on_one_host_each_in_its_own_slot(shaping_path, lab, chaos):
     chaos.inject(faults.delay("a", "50ms", path=shaping_path))
-    chaos.inject(faults.duplicate("a", 100, path=shaping_path))
-    chaos.inject(faults.loss("a", 50, to="c"))
+    chaos.inject(faults.duplicate("a", 1, path=shaping_path))
+    chaos.inject(faults.loss("a", 0.5, to="c"))
     measured = ping(lab, "b", "a", 40, interval=0.05)
     assert measured.lost == 0 and measured.rtt_min >= 45 and measured.duplicates >= 36, measured
     # The loss aims at c alone: half of a's answers to c are dropped, each on its own. Binomial:
