@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pytest
 
 from chaos._internal.stash import Stash
+from chaos.faults import Injection, Targeted
 from chaos.host import Host
 from chaos.spec.model import Attachment, HostSpec
 from chaos.timeline import Timeline
@@ -41,3 +43,21 @@ class PaperLab:
             spec = HostSpec(name, (Attachment("front"),))
             lab.hosts[name] = Host(spec, None, f"chaos-paper-{name}", {}, {"front": "paper-front"})  # type: ignore[arg-type]
         return lab
+
+
+@dataclass(frozen=True)
+class Note(Targeted[None]):
+    """A paper fault: writes ``+host`` and ``-host`` in `JOURNAL` on inject and heal; breaks on inject when told to."""
+
+    breaks: bool = False
+    name: ClassVar[str] = "note"
+
+    def apply(self, run: Injection[None]) -> float | None:
+        if self.breaks:
+            raise RuntimeError(f"{self} broke")
+        JOURNAL.append(f"+{','.join(run.targets)}")
+        return None
+
+    def revert(self, run: Injection[None]) -> float | None:
+        JOURNAL.append(f"-{','.join(run.targets)}")
+        return None

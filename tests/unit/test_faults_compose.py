@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import ClassVar
 
 import pytest
-from paperlab import JOURNAL, PaperLab, clean_journal  # noqa: F401  # clean_journal: an autouse fixture
+from paperlab import JOURNAL, Note, PaperLab, clean_journal  # noqa: F401  # clean_journal: an autouse fixture
 
 from chaos import faults
 from chaos.errors import FaultError
-from chaos.faults import Injection, Step, Targeted, draw, random_schedule, sequence, together
-
-
-@dataclass(frozen=True)
-class Note(Targeted[None]):
-    """Writes down inject and heal; breaks when told to."""
-
-    breaks: bool = False
-    name: ClassVar[str] = "note"
-
-    def apply(self, run: Injection[None]) -> float | None:
-        if self.breaks:
-            raise RuntimeError(f"{self} broke")
-        JOURNAL.append(f"+{','.join(run.targets)}")
-        return None
-
-    def revert(self, run: Injection[None]) -> float | None:
-        JOURNAL.append(f"-{','.join(run.targets)}")
-        return None
+from chaos.faults import Step, draw, random_schedule, sequence, together
 
 
 def test_together_injects_every_part_and_heals_newest_first():
