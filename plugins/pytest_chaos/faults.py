@@ -66,13 +66,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def chaos(request: pytest.FixtureRequest, lab_factory: Callable[..., Lab]) -> Iterator[Ledger]:
     """The test's fault ledger: ``chaos.inject(fault)`` on the test's lab; everything still active is healed at teardown.
 
-    Healing runs newest first whatever the test's outcome, before the lab goes down. Picks
+    Healing runs newest first whatever the test's outcome, before the lab goes down; a
+    schedule started in the background (``chaos.start(fault)``) is stopped first. Picks
     (``one``, ``majority``) and random schedules draw from ``--chaos-seed``.
 
-    Example:
-        >>> def test_failover(lab, chaos):
-        ...     chaos.inject(faults.power_off("lb1"))
-        ...     lab.vips["www"].wait_owner("lb2", within="5s")
+    Example::
+
+        def test_failover(lab, chaos):
+            chaos.inject(faults.power_off(lab.hosts["lb1"]))
+            lab.vips["www"].wait_owner("lb2", within="5s")
     """
     from chaos.faults import Ledger
 
