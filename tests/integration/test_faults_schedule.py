@@ -8,6 +8,7 @@ gaps are read back from those records.
 from __future__ import annotations
 
 import itertools
+import signal
 from dataclasses import dataclass
 
 import pytest
@@ -89,3 +90,38 @@ def test_stopping_a_background_sequence_heals_the_step_it_holds_and_starts_no_ot
     paused = [record for record in lab.timeline.faults if record.name == "pause"]
     assert len(paused) == 1 and paused[0].healed is not None, "stopped during the first hold: no second step"
     assert paused[0].heal_requested - paused[0].effective < 10, "the stop ended the 30 s hold"
+
+
+INTERRUPTED_TEST = """
+import pytest
+from chaos import faults
+
+DUO = {duo!r}
+
+
+@pytest.fixture
+def healed_at_teardown(lab):
+    yield
+    # Torn down after the chaos ledger (requested first, so set up first) and before the lab.
+    server = lab.hosts["server"]
+    print("AFTER-TEARDOWN paused=%s" % lab.engine.state(server.container).paused, flush=True)
+    print(lab.timeline.render(), flush=True)
+
+
+@pytest.mark.topology(DUO)
+def test_interrupted_while_a_schedule_runs(healed_at_teardown, lab, chaos):
+    schedule = chaos.start(faults.sequence(faults.pause("server"), faults.pause("server"), hold="60s"))
+    while not faults.active(lab):
+        pass
+    print("SCHEDULE-RUNNING", flush=True)
+    schedule.wait()
+"""
+
+
+def test_ctrl_c_during_a_background_schedule_still_heals_it(child_run):
+    child_run.start(INTERRUPTED_TEST.format(duo=DUO), until="SCHEDULE-RUNNING")
+    child_run.send_signal(signal.SIGINT)
+    _, output = child_run.wait(within=60)
+    assert "AFTER-TEARDOWN paused=False" in output, output
+    assert "heal   #1 pause(server) (in #0) done" in output and "heal   #0 sequence(server)" in output, output
+    assert "#2 pause(server)" not in output, "no step after the interrupt"
