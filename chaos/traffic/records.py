@@ -9,6 +9,8 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from chaos_inlab import protocol
+
 
 class Outcome(enum.IntEnum):
     """How one request ended."""
@@ -26,15 +28,15 @@ class Outcome(enum.IntEnum):
         return "wrong answer" if self is Outcome.WRONG else self.name.lower()
 
 
-# chaos-flow writes one letter per outcome (see its docstring).
+# chaos-flow writes one letter per outcome (chaos_inlab.protocol.OUTCOMES).
 WIRE_OUTCOMES = {
-    "o": Outcome.OK,
-    "t": Outcome.TIMEOUT,
-    "r": Outcome.REFUSED,
-    "x": Outcome.RESET,
-    "w": Outcome.WRONG,
-    "u": Outcome.UNREACHABLE,
-    "e": Outcome.ERROR,
+    protocol.OK: Outcome.OK,
+    protocol.TIMEOUT: Outcome.TIMEOUT,
+    protocol.REFUSED: Outcome.REFUSED,
+    protocol.RESET: Outcome.RESET,
+    protocol.WRONG: Outcome.WRONG,
+    protocol.UNREACHABLE: Outcome.UNREACHABLE,
+    protocol.ERROR: Outcome.ERROR,
 }
 _PENDING = 255  # a slot for a request sent but not yet reported (answers arrive out of send order)
 
