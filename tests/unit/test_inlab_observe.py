@@ -141,7 +141,7 @@ def test_the_owner_observer_reads_what_chaos_addrwatch_writes() -> None:
         *addrwatch.change_lines(netlink(addrwatch.RTM_DELADDR, VIP), wanted, ORIGIN + 4.25),
         "Traceback (most recent call last):",
     ]
-    assert observer._is_start(lines[0]) and not any(observer._is_start(line) for line in lines[1:])
+    assert observer.is_watching(lines[0]) and not any(observer.is_watching(line) for line in lines[1:])
     history = OwnerHistory(["lb1"], origin=ORIGIN)
     watching = observer.OwnerObserver(VIP, {"lb1": Replay([])}, history)  # type: ignore[dict-item]
     for line in lines:
