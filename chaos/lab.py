@@ -28,7 +28,7 @@ from chaos.spec.model import HostSpec
 from chaos.timeline import Timeline
 from chaos.traffic import Traffic
 from chaos.vips import Vip, placement
-from chaos_inlab.protocol import READY_LINE
+from chaos_inlab.protocol import COMMAND_ENV, HOST_ENV, READY_LINE
 
 HOST_CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
 """What a host container needs: routes and addresses, raw sockets (VRRP, capture), broadcast."""
@@ -192,9 +192,9 @@ class Lab:
         container = self.docker_name(spec.name)
         first, *others = spec.networks
         labels = {**self.labels, naming.HOST: spec.name, naming.ROLE: "host"}
-        environment = {**spec.environment, "CHAOS_HOST": spec.name}
+        environment = {**spec.environment, HOST_ENV: spec.name}
         if spec.command:
-            environment["CHAOS_COMMAND"] = json.dumps(list(spec.command))
+            environment[COMMAND_ENV] = json.dumps(list(spec.command))
         self.engine.create_container(
             container,
             images[spec.image],

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 
 from chaos.spec import Topology
 from chaos.vips import keepalived
+from chaos_inlab import protocol as inlab
 
-DAEMONS_PATH = "/etc/chaos/daemons.json"
+DAEMONS_PATH = inlab.DAEMONS_PATH
+"""The daemons a member's agent starts (chaos-agent reads it at every start)."""
 
 
 def vip_addresses(topology: Topology, subnets: Mapping[str, str]) -> dict[str, str]:
