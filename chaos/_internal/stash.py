@@ -34,7 +34,7 @@ class Stash:
 
     def __init__(self) -> None:
         self._values: dict[object, object] = {}  # keys are StashKeys; each value has its key's type
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a factory may itself use the stash (a shell pool made on first use)
 
     def __getitem__(self, key: StashKey[T]) -> T:
         return cast(T, self._values[key])
