@@ -22,12 +22,12 @@ def test_an_internal_network_splits_the_pair_and_the_framework_sees_it(lab: Lab,
     www = lab.vips["www"]
     # No host hears the other's multicast, not even a bystander, so each member captures its own side.
     with lab.capture("lb1", directory=tmp_path) as on_lb1, lab.capture("lb2", directory=tmp_path) as on_lb2:
-        www.history.wait_until(lambda owners: owners == ("lb1", "lb2"), within=15, what="both members to hold www")
+        www.history.wait_until(lambda owners: owners == ["lb1", "lb2"], within="15s", what="both members to hold www")
         for capture, host in ((on_lb1, "lb1"), (on_lb2, "lb2")):
             eventually(
                 lambda capture=capture, host=host: [a.source for a in capture.adverts(www)].count(host),
                 until=lambda n: n >= 3,  # three from each: their stretches overlap by more than an interval
-                within=10,
+                within="10s",
                 what=f"three adverts from {host}",
             )
 
@@ -37,7 +37,7 @@ def test_an_internal_network_splits_the_pair_and_the_framework_sees_it(lab: Lab,
 
     # The wire: both advertised as master for the same router id at the same time...
     both = analysis.merge(on_lb1.packets, on_lb2.packets)
-    splits = analysis.split_brains(both, www.spec.virtual_router_id)
+    splits = analysis.split_brains(both, www)
     assert splits, f"no split brain on the wire; adverts: {analysis.adverts_of(both)}"
     assert all(split.sources == ("lb1", "lb2") for split in splits)
     assert sum(split.duration for split in splits) > 0
