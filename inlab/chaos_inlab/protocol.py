@@ -441,3 +441,16 @@ def process_signal_argv(pid: int, signal: str, if_command: str | None = None) ->
         ['chaos-lab', 'process', 'signal', '42', 'TERM', '--if-command', 'chaos-flow']
     """
     return [TOOL, "process", "signal", str(pid), signal, *(["--if-command", if_command] if if_command else [])]
+
+
+def serve_argv(name: str, *, http: int | None = None, tcp: int | None = None, udp: int | None = None) -> list[str]:
+    """A workload that answers on the given ports with ``name``, as the agent does on its own (a service to break).
+
+    Example:
+        >>> serve_argv("web", tcp=8080)
+        ['chaos-lab', 'serve', 'web', '--tcp', '8080']
+    """
+    ports = [(flag, port) for flag, port in (("--http", http), ("--tcp", tcp), ("--udp", udp)) if port is not None]
+    if not ports:
+        raise ValueError("serve_argv needs at least one port (http=, tcp= or udp=)")
+    return [TOOL, "serve", name, *(word for flag, port in ports for word in (flag, str(port)))]

@@ -2,16 +2,19 @@
 
     chaos-lab links cut|mend|iface ...          see `chaos_inlab.links`
     chaos-lab process list|kill|start|signal ...  see `chaos_inlab.process`
+    chaos-lab serve NAME [--http P] [--tcp P] [--udp P]   answer on those ports with NAME (a workload)
 
 The runner writes these command lines with the ``*_argv`` functions of `chaos_inlab.protocol`.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+import threading
 from collections.abc import Sequence
 
-from chaos_inlab import links, process
+from chaos_inlab import agent, links, process
 from chaos_inlab.protocol import TOOL
 
 
@@ -21,8 +24,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return links.main(args[1:])
     if args[:1] == ["process"]:
         return process.main(args[1:])
-    print(f"usage: {TOOL} links ... | {TOOL} process ...", file=sys.stderr)
+    if args[:1] == ["serve"]:
+        return serve(args[1:])
+    print(f"usage: {TOOL} links ... | {TOOL} process ... | {TOOL} serve ...", file=sys.stderr)
     return 2
+
+
+def serve(argv: Sequence[str]) -> int:
+    """Answer on the ports asked with the name given, until killed: a workload with the agent's responders."""
+    parser = argparse.ArgumentParser(prog=f"{TOOL} serve")
+    parser.add_argument("name")
+    for kind in ("http", "tcp", "udp"):
+        parser.add_argument(f"--{kind}", type=int, metavar="PORT")
+    args = parser.parse_args(list(argv))
+    servers: list[agent.Server] = []
+    if args.http is not None:
+        servers.append(agent.HttpServer(("0.0.0.0", args.http), args.name))
+    if args.tcp is not None:
+        servers.append(agent.TcpServer(("0.0.0.0", args.tcp), args.name))
+    if args.udp is not None:
+        servers.append(agent.UdpServer(("0.0.0.0", args.udp), args.name))
+    if not servers:
+        parser.error("give at least one of --http, --tcp, --udp")
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,17 +9,12 @@ import pytest
 from chaos import faults
 from chaos.errors import FaultError
 from chaos.expect import eventually
+from chaos_inlab.protocol import serve_argv
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 
 # A workload that answers TCP on 8080 with its name, inside its host's network namespace.
-WEB = [
-    "python3",
-    "-c",
-    "import socketserver as s\n"
-    "class H(s.BaseRequestHandler):\n    def handle(self): self.request.sendall(b'web\\n')\n"
-    "s.TCPServer.allow_reuse_address = True\ns.TCPServer(('0.0.0.0', 8080), H).serve_forever()",
-]
+WEB = serve_argv("web", tcp=8080)
 
 TWO_NETWORKS = {
     "networks": {"front": {}, "back": {}},

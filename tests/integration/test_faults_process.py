@@ -10,6 +10,7 @@ import pytest
 from chaos import faults
 from chaos.errors import FaultError
 from chaos.expect import eventually
+from chaos_inlab.protocol import serve_argv
 
 PAIR = Path(__file__).resolve().parents[2] / "suites" / "keepalived" / "pair.yaml"
 
@@ -18,13 +19,7 @@ SLACK = 0.15
 on a busy machine (tens of ms) plus the netlink watcher's report of the new address (a few ms)."""
 
 # A workload that answers TCP on 8080 with its name, inside its host's network namespace.
-WEB = [
-    "python3",
-    "-c",
-    "import socketserver as s\n"
-    "class H(s.BaseRequestHandler):\n    def handle(self): self.request.sendall(b'web\\n')\n"
-    "s.TCPServer.allow_reuse_address = True\ns.TCPServer(('0.0.0.0', 8080), H).serve_forever()",
-]
+WEB = serve_argv("web", tcp=8080)
 APP = {
     "networks": {"front": {}},
     "hosts": {"app": {"networks": ["front"], "containers": {"web": {"image": "chaos/host", "command": WEB}}}, "client": {"networks": ["front"]}},

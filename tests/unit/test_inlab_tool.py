@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -141,3 +142,39 @@ def test_iface_names_the_interface_holding_an_address(fake_ip: Path, capsys: pyt
 
 def test_signal_names_parse_as_the_faults_write_them() -> None:
     assert process.signal_number("KILL") == process.signal_number("SIGKILL") == process.signal_number("9") == 9
+
+
+def test_serve_answers_on_each_port_asked_with_the_name_given() -> None:
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    tcp, http = ports
+    source = str(Path(chaos_inlab.__file__).parents[1])
+    argv = protocol.serve_argv("web", tcp=tcp, http=http)
+    server = subprocess.Popen([sys.executable, "-m", "chaos_inlab.tool", *argv[1:]], env={**os.environ, "PYTHONPATH": source})
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", tcp), timeout=1) as conn:
+                    assert protocol.name_in_answer(conn.recv(64)) == "web"
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "chaos-lab serve did not listen within 10 s"
+                time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", http), timeout=1) as conn:
+            conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            reply = conn.recv(4096)
+        assert f"{protocol.HOST_HEADER}: web".encode() in reply
+    finally:
+        server.kill()
+        server.wait(5)
+
+
+def test_serve_without_a_port_is_refused() -> None:
+    result = run_tool("serve", "web")
+    assert result.returncode == 2 and "give at least one of --http, --tcp, --udp" in result.stderr
+    with pytest.raises(ValueError, match="at least one port"):
+        protocol.serve_argv("web")
