@@ -16,8 +16,8 @@ EPILOG = """examples:
   chaos images build                             build the framework's images (once)
   chaos doctor                                   engine, images and kernel features
   chaos up suites/keepalived/pair.yaml           bring a lab up to explore it
-  chaos down                                     remove the labs `chaos up` left running
-  chaos gc                                       remove what killed runs left behind
+  chaos down                                     remove the labs `chaos up` or --chaos-keep left running
+  chaos gc                                       remove what killed runs left behind (kept labs stay)
 """
 
 
@@ -46,36 +46,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--docker-host", metavar="URL", help="Docker engine to use (default: DOCKER_HOST, else the local socket)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check topology files without an engine (exit 1 with every problem)")
-    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    about = "check topology files without an engine (exit 1 with every problem)"
+    validate = commands.add_parser("validate", help=about, description=about)
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a topology file (YAML)")
     validate.set_defaults(run=_validate)
 
-    images = commands.add_parser("images", help="the framework's images")
+    images = commands.add_parser("images", help="the framework's images", description="build or list the framework's images")
     image_commands = images.add_subparsers(dest="images_command", required=True, metavar="ACTION")
-    build = image_commands.add_parser(
-        "build",
-        help="build missing images (base: debian:bookworm-slim, else debootstrap from CHAOS_DEBIAN_MIRROR)",
-    )
+    about = "build missing images (base: debian:bookworm-slim, else debootstrap from CHAOS_DEBIAN_MIRROR)"
+    build = image_commands.add_parser("build", help=about, description=about)
     build.add_argument("--rebuild", action="store_true", help="build even when the content-hashed tag exists")
     build.add_argument(
         "--mirror", metavar="URL", help="Debian mirror for bootstrapping the base (default: CHAOS_DEBIAN_MIRROR, else http://deb.debian.org/debian)"
     )
     build.set_defaults(run=_images_build)
-    listing = image_commands.add_parser("list", help="each image's tag and whether the engine has it")
+    about = "each image's tag and whether the engine has it (exit 1 when one is missing)"
+    listing = image_commands.add_parser("list", help=about, description=about)
     listing.set_defaults(run=_images_list)
 
-    doctor = commands.add_parser("doctor", help="check the engine, the images and the kernel features faults use")
+    about = "check the engine, the images and the kernel features faults use"
+    doctor = commands.add_parser("doctor", help=about, description=about)
     doctor.set_defaults(run=_doctor)
 
-    up = commands.add_parser("up", help="bring a lab up and leave it running (remove it with `chaos down`)")
-    up.add_argument("file", type=Path, metavar="FILE")
+    about = "bring a lab up and leave it running; print its hosts, addresses and VIPs (remove it with `chaos down`)"
+    up = commands.add_parser("up", help=about, description=about)
+    up.add_argument("file", type=Path, metavar="FILE", help="a topology file (YAML)")
     up.set_defaults(run=_up)
 
-    down = commands.add_parser("down", help="remove labs left running by `chaos up` or --chaos-keep")
+    about = "remove labs left running by `chaos up` or --chaos-keep"
+    down = commands.add_parser("down", help=about, description=about)
     down.add_argument("labs", nargs="*", metavar="LAB", help="lab names as `chaos up` printed them (default: every kept lab)")
     down.set_defaults(run=_down)
 
-    collect = commands.add_parser("gc", help="remove objects of runs that are no longer running (never touches unlabelled objects)")
+    about = "remove objects of runs that are no longer running, except kept labs (never touches unlabelled objects)"
+    collect = commands.add_parser("gc", help=about, description=about)
     collect.add_argument("--all", action="store_true", help="also remove kept labs and labs of live runs")
     collect.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     collect.set_defaults(run=_gc)

@@ -1,8 +1,10 @@
 """The fault catalogue: build a fault (data), bind it to a lab, inject and heal it.
 
 Each fault is a frozen dataclass, checked when built; the lowercase names are the classes
-themselves (``faults.loss is faults.Loss``), or a one-line spelling with varargs
-(``partition(*groups)``, ``together(*parts)``, ``sequence(*parts)``, ``blackhole(target, port)``).
+themselves (``faults.loss is faults.Loss``, ``faults.random_schedule is faults.Schedule``), or a
+one-line spelling with arguments (``partition(*groups)``, ``together(*parts)``, ``sequence(*parts)``,
+``blackhole(target, port)``). Durations are seconds or strings (``"500ms"``), shares fractions or
+strings (``0.3``, ``"30 %"``), hosts names or handles.
 
 Example::
 

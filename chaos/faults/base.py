@@ -464,7 +464,7 @@ class Background:
 
         schedule = chaos.start(faults.random_schedule([faults.pause], targets=["lb1", "lb2"], steps=4))
         while schedule.is_running:
-            assert flow.snapshot().availability > 0.5
+            assert flow.availability > 0.5
         schedule.wait(timeout="30s")     # re-raises what went wrong in the background
     """
 

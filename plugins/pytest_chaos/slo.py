@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "slo(max_outage=None, min_availability=None, max_lost=None, max_owners=None): limits every traffic flow and VIP "
         "of the test must meet, checked after the body: max_outage a duration ('4.5s'), min_availability a share (0.99 or "
-        "'99 %'), max_lost a count (int) or a share (float), max_owners the members that may hold a VIP at once",
+        "'99 %'), max_lost a count (an int: 20) or a share (0.05 or '5 %'), max_owners the members that may hold a VIP at once",
     )
     config.stash[summary_key] = []
 
