@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-SOURCES := pyproject.toml $(shell find chaos plugins -type f -not -path '*/__pycache__/*' 2>/dev/null)
+SOURCES := pyproject.toml $(shell find chaos plugins inlab -type f -not -path '*/__pycache__/*' 2>/dev/null)
 PYTEST_FLAGS ?=
 
 .PHONY: setup suites test lint bench engine images clean

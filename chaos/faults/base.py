@@ -464,7 +464,8 @@ class Background:
 
         schedule = chaos.start(faults.random_schedule([faults.pause], targets=["lb1", "lb2"], steps=4))
         while schedule.is_running:
-            assert flow.availability > 0.5
+            time.sleep(0.5)
+            assert www.history.max_simultaneous_owners <= 1   # no split brain while faults come and go
         schedule.wait(timeout="30s")     # re-raises what went wrong in the background
     """
 
