@@ -289,7 +289,7 @@ class KillProcess(_Where, OnContainers[Killed]):
         missing = [box for box, procs in found.items() if not procs]
         if missing:
             box = missing[0]
-            running = run.host(box.host).exec(["ps", "-e", "-o", "comm="], container=box.workload).stdout.split()
+            running = run.host(box.host).exec(inlab.process_names_argv(), container=box.workload).stdout.split()
             raise FaultError(f"{self}: no process named {self.process!r} runs in {box}; it runs: {', '.join(sorted(set(running))) or 'nothing'}")
         run.data.killed = {}
         times: list[float] = []

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from chaos.errors import SpecError
 from chaos.spec.model import VipSpec
+from chaos_inlab.protocol import RUN_DIRECTORY
 
 CONFIG_TEMPLATE_PATH = "/etc/chaos/keepalived.conf.in"
-CONFIG_PATH = "/run/chaos/keepalived.conf"
+CONFIG_PATH = f"{RUN_DIRECTORY}/keepalived.conf"
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ def daemon_entry() -> dict[str, object]:
             "--use-file",
             CONFIG_PATH,
             "--pid",
-            "/run/chaos/keepalived.pid",
+            f"{RUN_DIRECTORY}/keepalived.pid",
             "--vrrp_pid",
-            "/run/chaos/keepalived-vrrp.pid",
+            f"{RUN_DIRECTORY}/keepalived-vrrp.pid",
         ],
         "templates": [[CONFIG_TEMPLATE_PATH, CONFIG_PATH]],
     }

@@ -1,5 +1,6 @@
 """``chaos-lab process``: find, signal and start processes by name inside a container (the kill_process fault's in-lab half).
 
+    names                        the name (comm) of every process, one a line, sorted, each once
     list NAME                    PID PPID ARGS per process named NAME (``pgrep -x``: its comm),
                                  ARGS its command line with \\x1f between the arguments
     kill SIGNAL NAME SETTLE      signal them; wait SETTLE seconds for them to go; print ``gone TIME``
@@ -44,16 +45,21 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def pids_named(name: str, proc: str = "/proc") -> list[int]:
-    """The processes whose name (comm) is ``name``, in pid order, not counting this one (as ``pgrep -x``)."""
-    found = []
+def comms(proc: str = "/proc") -> dict[int, str]:
+    """``{pid: name (comm)}`` of every process but this one."""
+    found = {}
     for entry in os.listdir(proc):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         comm = _read(f"{proc}/{entry}/comm")
-        if comm is not None and comm.rstrip(b"\n").decode(errors="replace") == name:
-            found.append(int(entry))
-    return sorted(found)
+        if comm is not None:
+            found[int(entry)] = comm.rstrip(b"\n").decode(errors="replace")
+    return found
+
+
+def pids_named(name: str, proc: str = "/proc") -> list[int]:
+    """The processes whose name (comm) is ``name``, in pid order, not counting this one (as ``pgrep -x``)."""
+    return sorted(pid for pid, comm in comms(proc).items() if comm == name)
 
 
 def parent_of(pid: int, proc: str = "/proc") -> int | None:
@@ -125,6 +131,9 @@ def signal_if(pid: int, signal_name: str, word: str | None) -> int:
 
 def main(argv: Sequence[str]) -> int:
     action, *rest = argv or ["help"]
+    if action == "names" and not rest:
+        print("\n".join(sorted(set(comms().values()))))
+        return 0
     if action == "list" and len(rest) == 1:
         for line in list_lines(rest[0]):
             sys.stdout.buffer.write(line + b"\n")
@@ -136,7 +145,7 @@ def main(argv: Sequence[str]) -> int:
     if action == "signal" and len(rest) in (2, 4) and rest[0].isdigit() and (len(rest) == 2 or rest[2] == "--if-command"):
         return signal_if(int(rest[0]), rest[1], rest[3] if len(rest) == 4 else None)
     print(
-        "usage: chaos-lab process list NAME | kill SIGNAL NAME SETTLE | start -- ARGV... | signal PID SIGNAL [--if-command WORD]",
+        "usage: chaos-lab process names | list NAME | kill SIGNAL NAME SETTLE | start -- ARGV... | signal PID SIGNAL [--if-command WORD]",
         file=sys.stderr,
     )
     return 2

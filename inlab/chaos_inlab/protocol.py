@@ -418,6 +418,11 @@ def parse_process_line(line: str) -> tuple[str, str, list[str]]:
     return pid, ppid, [a for a in args.split(ARGUMENT_SEPARATOR) if a]
 
 
+def process_names_argv() -> list[str]:
+    """List the name (comm) of every process, one a line, for messages that say what does run."""
+    return [TOOL, "process", "names"]
+
+
 def process_list_argv(name: str) -> list[str]:
     """List the processes named ``name``: ``PID PPID ARGS`` lines, the arguments joined by ``\\x1f``."""
     return [TOOL, "process", "list", name]

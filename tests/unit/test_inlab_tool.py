@@ -178,3 +178,11 @@ def test_serve_without_a_port_is_refused() -> None:
     assert result.returncode == 2 and "give at least one of --http, --tcp, --udp" in result.stderr
     with pytest.raises(ValueError, match="at least one port"):
         protocol.serve_argv("web")
+
+
+def test_names_lists_every_process_name_once(sleeper: tuple[str, subprocess.Popen[bytes]]) -> None:
+    name, _ = sleeper
+    listed = run_tool(*protocol.process_names_argv()[1:])
+    assert listed.returncode == 0, listed.stderr
+    names = listed.stdout.split()
+    assert name in names and names == sorted(set(names))
