@@ -14,6 +14,9 @@ setup: $(VENV)/.installed engine images
 $(VENV)/.installed: $(SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@# A stale build/ or installed copy would carry files deleted from the source (and into the image's context).
+	rm -rf build
+	$(BIN)/python -m pip uninstall --quiet --yes pytest-chaos 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check '.[dev]'
 	@touch $@
 
