@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from chaos import Engine, Lab, topology_from_dict
 from chaos.traffic import Flow
 from chaos.traffic.figures import percent
+from chaos_inlab import protocol as inlab
 
 TOPOLOGY = {"name": "flow-bench", "networks": {"n": {}}, "hosts": {"client": {"networks": ["n"]}, "server": {"networks": ["n"]}}}
 
@@ -66,7 +67,7 @@ def main() -> int:
     engine = Engine.connect()
     runs: list[Run] = []
     with Lab(topology_from_dict(TOPOLOGY), engine) as lab:
-        clock = lab.hosts["client"].check(["python3", "-c", "import time; print(time.get_clock_info('time').resolution)"]).stdout.strip()
+        clock = lab.hosts["client"].check(inlab.clock_argv()).stdout.strip()
         for protocol in args.protocols.split(","):
             for rate in (float(r) for r in args.rates.split(",")):
                 with lab.traffic.flow(protocol, "client", "server", rate=rate, timeout=args.timeout) as flow:

@@ -459,3 +459,13 @@ def serve_argv(name: str, *, http: int | None = None, tcp: int | None = None, ud
     if not ports:
         raise ValueError("serve_argv needs at least one port (http=, tcp= or udp=)")
     return [TOOL, "serve", name, *(word for flag, port in ports for word in (flag, str(port)))]
+
+
+def clock_argv() -> list[str]:
+    """Print the resolution of ``time.time()`` in the host, in seconds (one number on one line).
+
+    Example:
+        >>> clock_argv()
+        ['chaos-lab', 'clock']
+    """
+    return [TOOL, "clock"]

@@ -3,6 +3,7 @@
     chaos-lab links cut|mend|iface ...          see `chaos_inlab.links`
     chaos-lab process list|kill|start|signal ...  see `chaos_inlab.process`
     chaos-lab serve NAME [--http P] [--tcp P] [--udp P]   answer on those ports with NAME (a workload)
+    chaos-lab clock                             print the resolution of time.time() in seconds
 
 The runner writes these command lines with the ``*_argv`` functions of `chaos_inlab.protocol`.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from chaos_inlab import agent, links, process
@@ -26,7 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return process.main(args[1:])
     if args[:1] == ["serve"]:
         return serve(args[1:])
-    print(f"usage: {TOOL} links ... | {TOOL} process ... | {TOOL} serve ...", file=sys.stderr)
+    if args == ["clock"]:
+        return clock()
+    print(f"usage: {TOOL} links ... | {TOOL} process ... | {TOOL} serve ... | {TOOL} clock", file=sys.stderr)
     return 2
 
 
@@ -49,6 +53,12 @@ def serve(argv: Sequence[str]) -> int:
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     servers[0].serve_forever()
+    return 0
+
+
+def clock() -> int:
+    """Print the resolution of ``time.time()`` in seconds: how finely this host's clock stamps a send."""
+    print(repr(time.get_clock_info("time").resolution))
     return 0
 
 

@@ -186,3 +186,10 @@ def test_names_lists_every_process_name_once(sleeper: tuple[str, subprocess.Pope
     assert listed.returncode == 0, listed.stderr
     names = listed.stdout.split()
     assert name in names and names == sorted(set(names))
+
+
+def test_clock_prints_the_resolution_of_time_time() -> None:
+    result = run_tool(*protocol.clock_argv()[1:])
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == time.get_clock_info("time").resolution  # the same interpreter, so the same clock
+    assert float(result.stdout) > 0
