@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
 from dataclasses import dataclass
 
 import pytest
@@ -68,6 +67,11 @@ def leftovers(lab, host: str) -> dict[str, str]:
     return {k: v for k, v in {"rules": rules, "qdiscs": qdiscs, "shapers": shapers, "files": files}.items() if v}
 
 
+def _listening(line: str) -> bool:
+    """The line the receivers below write once their socket is bound (the spawned program is ready)."""
+    return line == "listening"
+
+
 RECEIVER = """
 import socket, sys, time
 server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -84,21 +88,12 @@ print(total, time.time() - start, flush=True)
 def throughput(lab, sender: str, receiver: str, size: int) -> float:
     """Bits per second of one TCP transfer of ``size`` bytes from ``sender`` to ``receiver``, timed by the receiver."""
     lines: list[str] = []
-    listening = threading.Event()
-
-    def receive() -> None:
-        for line in lab.hosts[receiver].stream(["python3", "-c", RECEIVER]):
-            lines.append(line)
-            listening.set()
-
-    thread = threading.Thread(target=receive, daemon=True)
-    thread.start()
-    assert listening.wait(10), "the receiver did not start"
-    address = lab.hosts[receiver].address("front")
-    lab.hosts[sender].check(
-        ["python3", "-c", f"import socket; s = socket.create_connection(('{address}', 9100)); s.sendall(b'x' * {size}); s.close()"]
-    )
-    thread.join(30)
+    with lab.hosts[receiver].spawn(["python3", "-c", RECEIVER], lines.append, ready=_listening) as receiving:
+        address = lab.hosts[receiver].address("front")
+        lab.hosts[sender].check(
+            ["python3", "-c", f"import socket; s = socket.create_connection(('{address}', 9100)); s.sendall(b'x' * {size}); s.close()"]
+        )
+        assert receiving.join("30s"), f"the receiver did not finish within 30 s; it said:\n{receiving.said()}"
     total, seconds = lines[-1].split()
     assert int(total) == size
     return size * 8 / float(seconds)
@@ -121,25 +116,16 @@ print(" ".join(map(str, order)), flush=True)
 def udp_order(lab, sender: str, receiver: str, count: int, gap: float = 0.002) -> list[int]:
     """The order in which ``count`` numbered datagrams sent ``gap`` seconds apart arrived."""
     lines: list[str] = []
-    listening = threading.Event()
-
-    def receive() -> None:
-        for line in lab.hosts[receiver].stream(["python3", "-c", UDP_RECEIVER]):
-            lines.append(line)
-            listening.set()
-
-    thread = threading.Thread(target=receive, daemon=True)
-    thread.start()
-    assert listening.wait(10)
-    address = lab.hosts[receiver].address("front")
-    send = (
-        "import socket, time\n"
-        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-        f"for i in range({count}):\n"
-        f"    s.sendto(str(i).encode(), ('{address}', 9200)); time.sleep({gap})"
-    )
-    lab.hosts[sender].check(["python3", "-c", send])
-    thread.join(30)
+    with lab.hosts[receiver].spawn(["python3", "-c", UDP_RECEIVER], lines.append, ready=_listening) as receiving:
+        address = lab.hosts[receiver].address("front")
+        send = (
+            "import socket, time\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"for i in range({count}):\n"
+            f"    s.sendto(str(i).encode(), ('{address}', 9200)); time.sleep({gap})"
+        )
+        lab.hosts[sender].check(["python3", "-c", send])
+        assert receiving.join("30s"), f"the receiver did not finish within 30 s; it said:\n{receiving.said()}"
     return [int(x) for x in lines[-1].split()]
 
 
