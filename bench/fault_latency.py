@@ -5,11 +5,11 @@ Two views of each figure, side by side:
 - *recorded*: what the fault wrote on the lab's timeline (``requested`` to ``effective``,
   ``heal_requested`` to ``healed``), measured by the fault itself (the engine's exit time,
   the moment the last link went down inside the namespace, the agent's "ready" line).
-- *traffic*: what a prober inside the lab saw: a client connects to the target every 5 ms
-  (50 ms timeout) and reports each change; the call to the first failed connection's send
-  time, and the heal call to the first answer.
+- *traffic*: what a flow inside the lab saw (``lab.traffic.tcp``: a connection from the client
+  every 5 ms, 50 ms timeout, for the whole benchmark): the call to the send time of the first
+  failed request sent after it, and the heal call to the send time of the first answered one.
 
-Add a case: write ``def case_NAME(lab, prober) -> Sample`` (inject, wait for the effect,
+Add a case: write ``def case_NAME(lab, flow) -> Sample`` (inject, wait for the effect,
 heal, wait for recovery; one run) and list it in CASES. Issue 3's target is under 100 ms for
 the call to the effect (Pumba takes seconds).
 
@@ -19,77 +19,50 @@ Run: ``python bench/fault_latency.py [--runs 20] [--cases power_off,isolate]``
 from __future__ import annotations
 
 import argparse
+import bisect
 import statistics
 import sys
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chaos import Engine, faults, topology_from_dict
+from chaos import Engine, eventually, faults, topology_from_dict
 from chaos.faults import Injection
 from chaos.lab import Lab
+from chaos.traffic import Flow
+from chaos.traffic.records import Outcome
 
 TOPOLOGY = {"networks": {"n": {}}, "hosts": {"server": {"networks": ["n"]}, "client": {"networks": ["n"]}}}
 TARGET_PORT = 9000  # the host agent's TCP responder
+RATE = 200  # requests per second: one every 5 ms
+TIMEOUT = "50ms"
 EFFECT_WAIT = 10.0
 RECOVERY_WAIT = 30.0
-
-# Inside the client: a TCP connect every 5 ms, 50 ms timeout; prints "up T"/"down T" (T: the
-# attempt's send time, and for "up" also its answer time) whenever the outcome changes.
-_PROBER = r"""
-import socket, sys, time
-address, port = sys.argv[1], int(sys.argv[2])
-state = None
-print("ready", flush=True)
-while True:
-    sent = time.time()
-    try:
-        with socket.create_connection((address, port), timeout=0.05) as sock:
-            sock.recv(64)
-        ok = True
-    except OSError:
-        ok = False
-    if ok != state:
-        print("up" if ok else "down", repr(sent), repr(time.time()), flush=True)
-        state = ok
-    time.sleep(0.005)
-"""
+SETTLE = 0.2  # beyond the request timeout: every request sent before a found one has reported by then
 
 
-class Prober:
-    """A connection prober running in the client for the whole benchmark; remembers every up/down change."""
+def first_sent(flow: Flow, ok: bool, after: float, within: float) -> float:
+    """The send time (lab clock) of the first request sent at or after ``after`` that succeeded (``ok``) or failed.
 
-    def __init__(self, lab: Lab, source: str, address: str, port: int) -> None:
-        self.changes: list[tuple[str, float, float]] = []
-        self._ready = threading.Event()
-        self._lock = threading.Lock()
-        argv = ["python3", "-c", _PROBER, address, str(port)]
-        self._lines = lab.hosts[source].stream(argv)
-        threading.Thread(target=self._follow, daemon=True).start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the prober did not start in the client")
+    Records arrive in completion order, so a request found may still have earlier ones in
+    flight; the answer is taken once those have all reported (the flow's timeout plus SETTLE
+    after the one found was sent).
+    """
 
-    def _follow(self) -> None:
-        for line in self._lines:
-            word, *times = line.split()
-            if word == "ready":
-                self._ready.set()
-            elif word in ("up", "down"):
-                with self._lock:
-                    self.changes.append((word, float(times[0]), float(times[1])))
+    def found() -> float | None:
+        requests = flow.requests
+        for i in range(bisect.bisect_left(requests.sent, after), len(requests)):
+            if (requests.outcome[i] == Outcome.OK) == ok:
+                return requests.sent[i]
+        return None
 
-    def wait(self, word: str, after: float, within: float) -> tuple[float, float]:
-        """(send time, answer time) of the first change to ``word`` whose attempt ended after ``after``."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = [(sent, done) for w, sent, done in self.changes if w == word and done > after]
-            if found:
-                return found[0]
-            time.sleep(0.005)
-        raise RuntimeError(f"the prober saw no {word!r} within {within:g}s")
+    def settled(sent: float | None) -> bool:
+        return sent is not None and flow.timeline.now() - sent > flow.timeout + SETTLE
+
+    eventually(found, until=settled, within=within, interval="10ms", what=f"a {'successful' if ok else 'failed'} request in {flow.name}")
+    sent = found()
+    assert sent is not None
+    return sent
 
 
 @dataclass(frozen=True)
@@ -102,47 +75,47 @@ class Sample:
     traffic_recovery: float
 
 
-def _cycle(lab: Lab, prober: Prober, fault: faults.Fault[Any]) -> Sample:
+def _cycle(lab: Lab, flow: Flow, fault: faults.Fault[Any]) -> Sample:
     """Inject, see the traffic stop, heal, see it come back."""
-    prober.wait("up", after=0, within=RECOVERY_WAIT)
+    first_sent(flow, ok=True, after=lab.timeline.now(), within=RECOVERY_WAIT)
     run: Injection[Any] = fault.on(lab)
-    called = time.time()
+    called = lab.timeline.now()
     run.inject()
-    down_sent, _ = prober.wait("down", after=called, within=EFFECT_WAIT)
-    healed_call = time.time()
+    failed = first_sent(flow, ok=False, after=called, within=EFFECT_WAIT)
+    heal_called = lab.timeline.now()
     run.heal()
-    _, up_answered = prober.wait("up", after=healed_call, within=RECOVERY_WAIT)
+    answered = first_sent(flow, ok=True, after=heal_called, within=RECOVERY_WAIT)
     record = run.record
     assert record is not None and record.effective is not None and record.healed is not None and record.heal_requested is not None
     return Sample(
         recorded_effect=record.effective - record.requested,
-        traffic_effect=down_sent - called,
+        traffic_effect=failed - called,
         recorded_recovery=record.healed - record.heal_requested,
-        traffic_recovery=up_answered - healed_call,
+        traffic_recovery=answered - heal_called,
     )
 
 
-def case_power_off(lab: Lab, prober: Prober) -> Sample:
+def case_power_off(lab: Lab, flow: Flow) -> Sample:
     """Every container of the server killed at once; heal starts it again and waits for its agent."""
-    return _cycle(lab, prober, faults.power_off("server"))
+    return _cycle(lab, flow, faults.power_off("server"))
 
 
-def case_isolate(lab: Lab, prober: Prober) -> Sample:
+def case_isolate(lab: Lab, flow: Flow) -> Sample:
     """Every link of the server down inside its namespace; heal brings them up and restores the routes."""
-    return _cycle(lab, prober, faults.isolate("server"))
+    return _cycle(lab, flow, faults.isolate("server"))
 
 
-def case_partition(lab: Lab, prober: Prober) -> Sample:
+def case_partition(lab: Lab, flow: Flow) -> Sample:
     """The server cut from the client (drop rules on both ends, inside their namespaces); heal removes exactly those rules."""
-    return _cycle(lab, prober, faults.partition("server"))
+    return _cycle(lab, flow, faults.partition("server"))
 
 
-def case_loss(lab: Lab, prober: Prober) -> Sample:
+def case_loss(lab: Lab, flow: Flow) -> Sample:
     """Loss of every packet the server sends (iptables statistic at 100%, so the first packet after the rule is the first lost)."""
-    return _cycle(lab, prober, faults.loss("server", "100 %"))
+    return _cycle(lab, flow, faults.loss("server", "100 %"))
 
 
-CASES: dict[str, Callable[[Lab, Prober], Sample]] = {
+CASES: dict[str, Callable[[Lab, Flow], Sample]] = {
     "power_off": case_power_off,
     "isolate": case_isolate,
     "partition": case_partition,
@@ -162,12 +135,14 @@ def main(argv: list[str] | None = None) -> int:
 
     engine = Engine.connect()
     results: dict[str, list[Sample]] = {}
-    with Lab(topology_from_dict(TOPOLOGY, source="bench/fault_latency.py"), engine) as lab:
-        prober = Prober(lab, "client", lab.hosts["server"].address("n"), TARGET_PORT)
+    with (
+        Lab(topology_from_dict(TOPOLOGY, source="bench/fault_latency.py"), engine) as lab,
+        lab.traffic.tcp("client", "server", port=TARGET_PORT, rate=RATE, timeout=TIMEOUT) as flow,
+    ):
         for name in chosen:
             results[name] = []
             for i in range(args.runs):
-                results[name].append(CASES[name](lab, prober))
+                results[name].append(CASES[name](lab, flow))
                 print(f"\r{name}: {i + 1}/{args.runs}", end="", file=sys.stderr, flush=True)
             print(file=sys.stderr)
     print(f"\nmedian over {args.runs} runs, ms (Docker {engine.version}; target for call -> effect: < 100 ms)\n")
