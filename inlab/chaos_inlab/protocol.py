@@ -469,3 +469,60 @@ def clock_argv() -> list[str]:
         ['chaos-lab', 'clock']
     """
     return [TOOL, "clock"]
+
+
+# -- chaos-lab measure: traffic that measures a link ----------------------------------------------
+
+LISTENING = "listening"
+"""What a measuring sink prints once its socket is bound (the runner's ready test)."""
+
+
+def format_transfer(total: int, seconds: float) -> str:
+    return f"{total} {seconds:.6f}"
+
+
+def parse_transfer(line: str) -> tuple[int, float]:
+    """(bytes, seconds) of one transfer as ``chaos-lab measure tcp-sink`` prints it.
+
+    Example:
+        >>> parse_transfer(format_transfer(1000, 0.5))
+        (1000, 0.5)
+    """
+    total, seconds = line.split()
+    return int(total), float(seconds)
+
+
+def format_order(order: Sequence[int]) -> str:
+    return " ".join(map(str, order))
+
+
+def parse_order(line: str) -> list[int]:
+    """The datagram numbers in arrival order, as ``chaos-lab measure udp-sink`` prints them.
+
+    Example:
+        >>> parse_order(format_order([0, 2, 1]))
+        [0, 2, 1]
+    """
+    return [int(word) for word in line.split()]
+
+
+def tcp_sink_argv(port: int) -> list[str]:
+    return [TOOL, "measure", "tcp-sink", str(port)]
+
+
+def tcp_send_argv(address: str, port: int, size: int) -> list[str]:
+    return [TOOL, "measure", "tcp-send", address, str(port), str(size)]
+
+
+def udp_sink_argv(port: int, quiet: float) -> list[str]:
+    return [TOOL, "measure", "udp-sink", str(port), f"{quiet:g}"]
+
+
+def udp_send_argv(address: str, port: int, count: int, gap: float) -> list[str]:
+    """Datagrams 0..count-1 to ``address:port``, ``gap`` seconds apart.
+
+    Example:
+        >>> udp_send_argv("10.0.0.2", 9200, 3, 0.002)
+        ['chaos-lab', 'measure', 'udp-send', '10.0.0.2', '9200', '3', '0.002']
+    """
+    return [TOOL, "measure", "udp-send", address, str(port), str(count), f"{gap:g}"]

@@ -4,6 +4,7 @@
     chaos-lab process list|kill|start|signal ...  see `chaos_inlab.process`
     chaos-lab serve NAME [--http P] [--tcp P] [--udp P]   answer on those ports with NAME (a workload)
     chaos-lab clock                             print the resolution of time.time() in seconds
+    chaos-lab measure tcp-sink|tcp-send|udp-sink|udp-send ...   see `chaos_inlab.measure`
 
 The runner writes these command lines with the ``*_argv`` functions of `chaos_inlab.protocol`.
 """
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from chaos_inlab import agent, links, process
+from chaos_inlab import agent, links, measure, process
 from chaos_inlab.protocol import TOOL
 
 
@@ -30,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args[1:])
     if args == ["clock"]:
         return clock()
-    print(f"usage: {TOOL} links ... | {TOOL} process ... | {TOOL} serve ... | {TOOL} clock", file=sys.stderr)
+    if args[:1] == ["measure"]:
+        return measure.main(args[1:])
+    print(f"usage: {TOOL} links ... | {TOOL} process ... | {TOOL} serve ... | {TOOL} clock | {TOOL} measure ...", file=sys.stderr)
     return 2
 
 

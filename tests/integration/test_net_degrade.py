@@ -17,6 +17,7 @@ import pytest
 
 from chaos import faults
 from chaos.errors import FaultError, HostCommandError
+from chaos_inlab import protocol as inlab
 
 TRIO = {
     "networks": {"front": {}},
@@ -68,65 +69,28 @@ def leftovers(lab, host: str) -> dict[str, str]:
 
 
 def _listening(line: str) -> bool:
-    """The line the receivers below write once their socket is bound (the spawned program is ready)."""
-    return line == "listening"
-
-
-RECEIVER = """
-import socket, sys, time
-server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("0.0.0.0", 9100)); server.listen(1); print("listening", flush=True)
-conn, _ = server.accept(); start = time.time(); total = 0
-while True:
-    chunk = conn.recv(65536)
-    if not chunk: break
-    total += len(chunk)
-print(total, time.time() - start, flush=True)
-"""
+    """The line the measuring sinks write once their socket is bound (the spawned program is ready)."""
+    return line == inlab.LISTENING
 
 
 def throughput(lab, sender: str, receiver: str, size: int) -> float:
     """Bits per second of one TCP transfer of ``size`` bytes from ``sender`` to ``receiver``, timed by the receiver."""
     lines: list[str] = []
-    with lab.hosts[receiver].spawn(["python3", "-c", RECEIVER], lines.append, ready=_listening) as receiving:
-        address = lab.hosts[receiver].address("front")
-        lab.hosts[sender].check(
-            ["python3", "-c", f"import socket; s = socket.create_connection(('{address}', 9100)); s.sendall(b'x' * {size}); s.close()"]
-        )
+    with lab.hosts[receiver].spawn(inlab.tcp_sink_argv(9100), lines.append, ready=_listening) as receiving:
+        lab.hosts[sender].check(inlab.tcp_send_argv(lab.hosts[receiver].address("front"), 9100, size))
         assert receiving.join("30s"), f"the receiver did not finish within 30 s; it said:\n{receiving.said()}"
-    total, seconds = lines[-1].split()
-    assert int(total) == size
-    return size * 8 / float(seconds)
-
-
-UDP_RECEIVER = """
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 9200)); s.settimeout(1.5)
-print("listening", flush=True)
-order = []
-try:
-    while True:
-        order.append(int(s.recv(64)))
-except socket.timeout:
-    pass
-print(" ".join(map(str, order)), flush=True)
-"""
+    total, seconds = inlab.parse_transfer(lines[-1])
+    assert total == size
+    return size * 8 / seconds
 
 
 def udp_order(lab, sender: str, receiver: str, count: int, gap: float = 0.002) -> list[int]:
-    """The order in which ``count`` numbered datagrams sent ``gap`` seconds apart arrived."""
+    """The order in which ``count`` numbered datagrams sent ``gap`` seconds apart arrived (1.5 s of silence ends it)."""
     lines: list[str] = []
-    with lab.hosts[receiver].spawn(["python3", "-c", UDP_RECEIVER], lines.append, ready=_listening) as receiving:
-        address = lab.hosts[receiver].address("front")
-        send = (
-            "import socket, time\n"
-            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-            f"for i in range({count}):\n"
-            f"    s.sendto(str(i).encode(), ('{address}', 9200)); time.sleep({gap})"
-        )
-        lab.hosts[sender].check(["python3", "-c", send])
+    with lab.hosts[receiver].spawn(inlab.udp_sink_argv(9200, quiet=1.5), lines.append, ready=_listening) as receiving:
+        lab.hosts[sender].check(inlab.udp_send_argv(lab.hosts[receiver].address("front"), 9200, count, gap))
         assert receiving.join("30s"), f"the receiver did not finish within 30 s; it said:\n{receiving.said()}"
-    return [int(x) for x in lines[-1].split()]
+    return inlab.parse_order(lines[-1])
 
 
 def inversions(order: list[int]) -> int:

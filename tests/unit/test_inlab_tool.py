@@ -193,3 +193,31 @@ def test_clock_prints_the_resolution_of_time_time() -> None:
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == time.get_clock_info("time").resolution  # the same interpreter, so the same clock
     assert float(result.stdout) > 0
+
+
+def test_measure_counts_a_tcp_transfer_and_keeps_the_order_of_datagrams() -> None:
+    source = str(Path(chaos_inlab.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": source}
+
+    def sink(argv: list[str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen([sys.executable, "-m", "chaos_inlab.tool", *argv[1:]], stdout=subprocess.PIPE, text=True, env=env)
+        assert process.stdout is not None and process.stdout.readline().strip() == protocol.LISTENING
+        return process
+
+    def free_port(kind: int) -> int:
+        with socket.socket(socket.AF_INET, kind) as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    tcp = free_port(socket.SOCK_STREAM)
+    receiving = sink(protocol.tcp_sink_argv(tcp))
+    assert run_tool(*protocol.tcp_send_argv("127.0.0.1", tcp, 100_000)[1:]).returncode == 0
+    out, _ = receiving.communicate(timeout=30)
+    total, seconds = protocol.parse_transfer(out.strip())
+    assert total == 100_000 and 0 < seconds < 30
+
+    udp = free_port(socket.SOCK_DGRAM)
+    receiving = sink(protocol.udp_sink_argv(udp, quiet=0.5))
+    assert run_tool(*protocol.udp_send_argv("127.0.0.1", udp, 20, 0.001)[1:]).returncode == 0
+    out, _ = receiving.communicate(timeout=30)
+    assert protocol.parse_order(out.strip()) == list(range(20))  # loopback neither loses nor reorders
