@@ -231,7 +231,8 @@ class Lab:
     def _daemon_files(self, spec: HostSpec, vip_addresses: dict[str, str]) -> dict[str, tuple[bytes, int]]:
         subnets = {name: net.subnet for name, net in self.networks.items()}
         files = placement.member_files(self.topology, spec.name, vip_addresses, subnets)
-        return {path: (content, 0o644) for path, content in files.items()}
+        # Scripts a daemon runs itself (ucarp's up/down scripts, without a shell) must be executable.
+        return {path: (content, 0o755 if content.startswith(b"#!") else 0o644) for path, content in files.items()}
 
     def _wait_ready(self, host: Host) -> None:
         self._wait_agent_ready(host)

@@ -6,20 +6,17 @@ Nothing here touches Docker: a topology is checked whole before anything is crea
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
-from chaos._internal.durations import parse_duration
-from chaos.errors import SpecError, UsageError
+from chaos.errors import SpecError
 from chaos.spec.model import HOST_IMAGE, Attachment, ContainerSpec, HostSpec, NetworkSpec, Topology, VipSpec
 
-PROVIDERS = ("keepalived",)
 CAPABILITIES = frozenset(
     [
         "AUDIT_CONTROL",
@@ -73,9 +70,11 @@ _NETWORK_KEYS = ("subnet", "internal")
 _HOST_KEYS = ("image", "networks", "containers", "environment", "command", "cap_add", "role")
 _ATTACHMENT_KEYS = ("network", "address")
 _CONTAINER_KEYS = ("image", "command", "environment", "cap_add")
-_VIP_KEYS = ("network", "members", "provider", "address", "advert_int", "virtual_router_id", "vrrp_version", "preempt")
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from chaos.vips import providers
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -159,6 +158,10 @@ class _Checker:
     """Walks the raw data once, collecting every problem with its path."""
 
     def __init__(self, source: str) -> None:
+        # Imported here: the providers' package sits beside the VIP handle, which needs the spec.
+        global providers
+        from chaos.vips import providers
+
         self.source = source
         self.problems: list[str] = []
         # Names declared in the file, valid or not: a reference to a declared but invalid
@@ -407,14 +410,25 @@ class _Checker:
     def vip(
         self, value: object, path: str, name: str, hosts: dict[str, HostSpec], subnets: dict[str, ipaddress.IPv4Network | None]
     ) -> VipSpec | None:
-        raw = self.mapping(value, path, _VIP_KEYS)
+        raw = self.mapping(value, path)
         if raw is None:
             return None
         ok = True
-        provider = raw.get("provider", "keepalived")
-        if provider not in PROVIDERS:
-            self.fail(_join(path, "provider"), f"unknown provider {provider!r}; available: {', '.join(PROVIDERS)}")
+        provider_name = raw.get("provider", "keepalived")
+        if provider_name not in providers.names():
+            self.fail(_join(path, "provider"), f"unknown provider {provider_name!r}; available: {', '.join(providers.names())}")
             ok = False
+        provider = providers.provider(provider_name if ok else "keepalived")  # still check the rest, as keepalived's
+        allowed = (*providers.COMMON_KEYS, *provider.fields)
+        for key in raw:
+            if key in allowed:
+                continue
+            owner = providers.owner_of_field(key)
+            if owner is not None:
+                takes = ", ".join(provider.fields)
+                self.fail(_join(path, key), f"a {owner} field, not valid for provider {provider_name}; {provider_name} takes: {takes}")
+            else:
+                self.fail(_join(path, key), f"unknown key; allowed: {', '.join(allowed)}")
         network = raw.get("network")
         if not isinstance(network, str):
             self.fail(_join(path, "network"), f"expected a network name, got {_kind(network)}; defined networks: {', '.join(subnets) or 'none'}")
@@ -423,45 +437,23 @@ class _Checker:
             if network not in self.declared["networks"]:
                 self.fail(_join(path, "network"), f"unknown network {network!r}; defined networks: {', '.join(subnets) or 'none'}")
             return None
-        members = self.members(raw.get("members"), _join(path, "members"), hosts, network)
+        members = self.members(raw.get("members"), _join(path, "members"), hosts, network, provider.member_rule)
         address = raw.get("address")
         if address is not None:
             address = self.address_in(address, _join(path, "address"), subnets[network], network)
             ok = ok and address is not None
             if address is not None:
                 self.claim(address, _join(path, "address"))
-        version = raw.get("vrrp_version", 2)
-        if version not in (2, 3) or isinstance(version, bool):
-            self.fail(_join(path, "vrrp_version"), f"unknown VRRP version {version!r}; allowed: 2, 3")
-            ok = False
-        advert = self.advert_int(raw.get("advert_int", 1), _join(path, "advert_int"), version)
-        router_id = raw.get("virtual_router_id", 0)
-        if "virtual_router_id" in raw and (not isinstance(router_id, int) or isinstance(router_id, bool)):
-            self.fail(_join(path, "virtual_router_id"), f"expected a whole number from 1 to 255, got {_kind(router_id)}")
-            ok = False
-        elif "virtual_router_id" in raw and not 1 <= router_id <= 255:
-            self.fail(_join(path, "virtual_router_id"), f"{router_id!r} is out of range; allowed: 1 to 255")
-            ok = False
-        preempt = self.typed(raw.get("preempt", True), _join(path, "preempt"), bool, "true or false")
-        if members is None or advert is None or preempt is None or not ok:
+        fields = provider.check(raw, path, self)
+        if members is None or fields is None or not ok:
             return None
-        return VipSpec(
-            name=name,
-            network=network,
-            members=members,
-            provider=provider,
-            address=address,
-            advert_int=advert,
-            virtual_router_id=router_id,
-            vrrp_version=version,
-            preempt=preempt,
-        )
+        return VipSpec(name=name, network=network, members=members, provider=provider_name, address=address, **fields)
 
-    def members(self, value: object, path: str, hosts: dict[str, HostSpec], network: str) -> dict[str, int] | None:
+    def members(self, value: object, path: str, hosts: dict[str, HostSpec], network: str, rule: providers.MemberRule) -> dict[str, int] | None:
         raw = self.mapping(value, path)
         if not raw:
             if raw is not None:
-                self.fail(path, "a VIP needs at least one member: {host: priority, ...}")
+                self.fail(path, f"a VIP needs at least one member: {{host: {rule.meaning}, ...}}")
             return None
         result: dict[str, int] = {}
         for host, priority in raw.items():
@@ -473,31 +465,13 @@ class _Checker:
                 if network not in {a.network for a in self.raw_attachments.get(host, ())}:
                     self.fail(mpath, f"host {host!r} is not on network {network!r}; add it to hosts.{host}.networks")
             elif not isinstance(priority, int) or isinstance(priority, bool):
-                self.fail(mpath, f"expected a priority (a whole number from 1 to 254), got {_kind(priority)}")
-            elif not 1 <= priority <= 254:
-                self.fail(mpath, f"priority {priority} is out of range; allowed: 1 to 254")
+                article = "an" if rule.meaning[0] in "aeiou" else "a"
+                self.fail(mpath, f"expected {article} {rule.meaning} (a whole number from {rule.low} to {rule.high}), got {_kind(priority)}")
+            elif not rule.low <= priority <= rule.high:
+                self.fail(mpath, f"{rule.meaning} {priority} is out of range; allowed: {rule.low} to {rule.high}")
             else:
                 result[host] = priority
         return result if len(result) == len(raw) else None
-
-    def advert_int(self, value: object, path: str, version: object) -> float | None:
-        if isinstance(value, str):  # a duration with a unit, like every time in the API: "1s", "500ms"
-            try:
-                value = parse_duration(value, "advert_int")
-            except UsageError as exc:
-                self.fail(path, str(exc))
-                return None
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-            self.fail(path, f"expected a finite number of seconds, got {_kind(value)}")
-            return None
-        if version == 3:
-            if not 0.01 <= value <= 40.95:
-                self.fail(path, f"{value!r} is out of range for VRRPv3; allowed: 0.01 to 40.95 seconds")
-                return None
-        elif value != int(value) or not 1 <= value <= 255:
-            self.fail(path, f"{value!r} is not allowed for VRRPv2; allowed: whole seconds 1 to 255 (fractions need vrrp_version: 3)")
-            return None
-        return float(value)
 
     def claim(self, address: str, path: str) -> None:
         if address in self.address_users:
@@ -506,14 +480,18 @@ class _Checker:
             self.address_users[address] = path
 
     def assign_router_ids(self, vips: dict[str, VipSpec]) -> dict[str, VipSpec]:
-        """Give each VIP without a virtual router id the lowest free one on its network, from 51 (keepalived's habit)."""
+        """Give each VIP without a router id (CARP: vhid) the lowest free one on its network, from the provider's first (keepalived: 51).
+
+        VRRP and CARP share IP protocol 112 and the group 224.0.0.18, so both draw from one set of ids per network.
+        """
         used = {(v.network, v.virtual_router_id) for v in vips.values()}
         result = {}
         for name, vip in vips.items():
             if not vip.virtual_router_id:
-                free = [rid for rid in [*range(51, 256), *range(1, 51)] if (vip.network, rid) not in used]
+                first = providers.provider(vip.provider).first_id
+                free = [rid for rid in [*range(first, 256), *range(1, first)] if (vip.network, rid) not in used]
                 if not free:
-                    self.fail(f"vips.{name}", f"no virtual router id is free on network {vip.network!r}; VRRP allows 255 per network")
+                    self.fail(f"vips.{name}", f"no virtual router id is free on network {vip.network!r}; VRRP and CARP allow 255 per network")
                     continue
                 used.add((vip.network, free[0]))
                 vip = replace(vip, virtual_router_id=free[0])
@@ -525,9 +503,8 @@ class _Checker:
         for vip in vips.values():
             key = (vip.network, vip.virtual_router_id)
             if vip.virtual_router_id and key in seen:
-                self.fail(
-                    f"vips.{vip.name}.virtual_router_id", f"{vip.virtual_router_id} is already used on network {vip.network!r} by VIP {seen[key]!r}"
-                )
+                field = providers.provider(vip.provider).id_field
+                self.fail(f"vips.{vip.name}.{field}", f"{vip.virtual_router_id} is already used on network {vip.network!r} by VIP {seen[key]!r}")
             seen.setdefault(key, vip.name)
 
 

@@ -57,7 +57,13 @@ class HostSpec:
 
 @dataclass(frozen=True)
 class VipSpec:
-    """A virtual IP held by one member at a time and managed by a provider."""
+    """A virtual IP held by one member at a time and managed by a provider.
+
+    The fields are the providers' common shape: ``advert_int`` is keepalived's advert_int or
+    ucarp's advbase, ``virtual_router_id`` VRRP's router id or CARP's vhid, and each member's
+    number its keepalived priority (higher wins) or its ucarp advskew (lower wins).
+    ``password`` is ucarp's (None: one derived from the lab's and the VIP's names).
+    """
 
     name: str
     network: str
@@ -68,6 +74,7 @@ class VipSpec:
     virtual_router_id: int = 0
     vrrp_version: int = 2
     preempt: bool = True
+    password: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from chaos.errors import LabError
 from chaos.expect import eventually
 from chaos.host import Host, RemoteProcess
 from chaos.spec.model import VipSpec
-from chaos.vips import keepalived
+from chaos.vips import providers
 from chaos.vips.history import OwnerHistory
 from chaos.vips.observer import OwnerObserver, is_watching
 from chaos.vips.owners import Owners
@@ -134,20 +134,23 @@ class Vip:
     # -- what the protocol promises ------------------------------------------------------
 
     def master_down_interval(self, member: HostRef) -> float:
-        """Seconds ``member`` (a backup) waits without adverts before it takes over: RFC 5798's Master_Down_Interval.
+        """Seconds ``member`` (a backup) waits without adverts before it takes over, by the VIP's provider.
 
-        From the spec: 3 x advert_int + Skew_Time, with the member's priority.
+        keepalived: RFC 5798's Master_Down_Interval, 3 x advert_int + Skew_Time with the member's
+        priority. ucarp: 3 x (advbase + advskew/256), as ucarp really times it (see
+        `chaos.vips.providers.ucarp.master_down_interval`).
 
         Raises:
             LabError: ``member`` is not a member of this VIP.
         """
-        return keepalived.master_down_interval(self.spec.members[self._member(member)], self.spec.advert_int)
+        return providers.provider(self.spec.provider).master_down_interval(self.spec, self._member(member))
 
     def takeover_window(self, member: HostRef) -> tuple[float, float]:
-        """``(earliest, latest)`` seconds after the master dies at which ``member`` takes over (RFC 5798).
+        """``(earliest, latest)`` seconds after the master dies at which ``member`` takes over, by the VIP's provider.
 
-        The window is (Master_Down_Interval - advert_int, Master_Down_Interval]: the master's last
-        advert left up to one interval before it died. Measure from the engine's exit time of
+        The window is (master_down_interval - the master's advert interval, master_down_interval]:
+        the master's last advert left up to one interval before it died (keepalived: RFC 5798;
+        ucarp: `chaos.vips.providers.ucarp.takeover_window`). Measure from the engine's exit time of
         the master (``power_off``'s effective time), not from when the kill was asked.
 
         Raises:
@@ -158,7 +161,7 @@ class Vip:
             earliest, latest = www.takeover_window("lb2")
             assert earliest - 0.05 <= taken_at - died_at <= latest + 0.05
         """
-        return keepalived.takeover_window(self.spec.members[self._member(member)], self.spec.advert_int)
+        return providers.provider(self.spec.provider).takeover_window(self.spec, self._member(member))
 
     def _member(self, host: HostRef) -> str:
         name = host_name(host, "host")

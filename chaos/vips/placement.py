@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 
 from chaos.spec import Topology
-from chaos.vips import keepalived
+from chaos.vips import providers
 from chaos_inlab import protocol as inlab
 
 DAEMONS_PATH = inlab.DAEMONS_PATH
@@ -65,15 +65,23 @@ def host_addresses(topology: Topology, subnets: Mapping[str, str], vip_addresses
 
 
 def member_files(topology: Topology, host: str, addresses: Mapping[str, str], subnets: Mapping[str, str]) -> dict[str, bytes]:
-    """``{path in the host container: content}`` for the provider daemons ``host`` runs (empty if none)."""
-    member_of = [
-        keepalived.PlacedVip(vip, addresses[name], subnets[vip.network])
-        for name, vip in topology.vips.items()
-        if host in vip.members and vip.provider == "keepalived"
-    ]
-    if not member_of:
-        return {}
-    return {
-        keepalived.CONFIG_TEMPLATE_PATH: keepalived.render_config(host, member_of).encode(),
-        DAEMONS_PATH: json.dumps([keepalived.daemon_entry()], indent=2).encode(),
-    }
+    """``{path in the host container: content}`` for the provider daemons ``host`` runs (empty if none).
+
+    Each provider renders its own files and daemon entries; the daemons file lists them all.
+    """
+    own = host_addresses(topology, subnets, addresses)
+    files: dict[str, bytes] = {}
+    daemons: list[dict[str, object]] = []
+    for name in providers.names():
+        member_of = [
+            providers.PlacedVip(vip, addresses[vip_name], subnets[vip.network], own.get((host, vip.network)))
+            for vip_name, vip in topology.vips.items()
+            if host in vip.members and vip.provider == name
+        ]
+        if member_of:
+            provider_files, provider_daemons = providers.provider(name).member_files(topology.name, host, member_of)
+            files |= provider_files
+            daemons += provider_daemons
+    if daemons:
+        files[DAEMONS_PATH] = json.dumps(daemons, indent=2).encode()
+    return files

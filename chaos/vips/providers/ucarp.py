@@ -1,0 +1,212 @@
+"""The ucarp provider (CARP): its spec fields, the launcher and up/down scripts per member, and ucarp's real takeover bound.
+
+ucarp does not manage the address: it runs an up script when it becomes MASTER and a down
+script when it becomes BACKUP (directly, without a shell, with the interface, the address
+and ``--xparam`` as arguments). The scripts rendered here add and remove ``ADDRESS/PREFIX``
+and print what they do, so ucarp's transitions show on the container's log next to ucarp's
+own lines (it logs to stdout/stderr when it runs in the foreground).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chaos._internal.durations import parse_duration
+from chaos.errors import UsageError
+from chaos.spec.model import VipSpec
+from chaos.vips.providers import Checker, MemberRule, PlacedVip
+from chaos_inlab.protocol import RUN_DIRECTORY
+
+SCRIPT_DIRECTORY = "/etc/chaos"
+PASSWORD_LIMIT = 19
+"""ucarp keeps the password with its NUL in a 20-byte key (CARP_KEY_LEN) and refuses a longer one."""
+DEAD_RATIO = 3
+"""ucarp's ``--deadratio`` default: the adverts a backup misses before it calls the master dead."""
+
+
+def default_password(lab: str, vip: str) -> str:
+    """The password a VIP gets when the spec gives none: the same on every member, different per lab and VIP.
+
+    Example:
+        >>> default_password("pair", "www")
+        'chaos-3b672c9f99'
+    """
+    return "chaos-" + hashlib.sha256(f"{lab}/{vip}".encode()).hexdigest()[:10]
+
+
+def script_paths(vip: str) -> tuple[str, str]:
+    """``(up, down)``: where the scripts ucarp runs for ``vip`` live in a member's host container."""
+    return f"{SCRIPT_DIRECTORY}/ucarp-{vip}-up", f"{SCRIPT_DIRECTORY}/ucarp-{vip}-down"
+
+
+def render_script(vip: str, action: str) -> str:
+    """The up (``add``) or down (``del``) script of ``vip``: ucarp runs it as ``SCRIPT IFACE ADDRESS PREFIX``.
+
+    Example:
+        >>> print(render_script("www", "add"), end="")
+        #!/bin/sh
+        # ucarp runs this itself for VIP www: $1 interface, $2 address, $3 prefix length (its --xparam).
+        echo "ucarp www: ip addr add $2/$3 dev $1"
+        exec ip addr add "$2/$3" dev "$1"
+    """
+    return (
+        "#!/bin/sh\n"
+        f"# ucarp runs this itself for VIP {vip}: $1 interface, $2 address, $3 prefix length (its --xparam).\n"
+        f'echo "ucarp {vip}: ip addr {action} $2/$3 dev $1"\n'
+        f'exec ip addr {action} "$2/$3" dev "$1"\n'
+    )
+
+
+def ucarp_argv(lab: str, host: str, placed: PlacedVip) -> list[str]:
+    """ucarp's command line for ``host`` in ``placed``; the interface is ``${iface:SUBNET}``, which the agent fills in.
+
+    Example:
+        >>> vip = VipSpec("www", "front", {"lb1": 0, "lb2": 100}, "ucarp", virtual_router_id=1, password="s3cret")
+        >>> for word in ucarp_argv("pair", "lb2", PlacedVip(vip, "10.77.0.250", "10.77.0.0/24", "10.77.0.3"))[1:10]:
+        ...     print(word)
+        --interface=${iface:10.77.0.0/24}
+        --srcip=10.77.0.3
+        --vhid=1
+        --pass=s3cret
+        --addr=10.77.0.250
+        --advbase=1
+        --advskew=100
+        --upscript=/etc/chaos/ucarp-www-up
+        --downscript=/etc/chaos/ucarp-www-down
+    """
+    vip = placed.spec
+    if placed.host_address is None:
+        raise ValueError(f"ucarp needs {host}'s own address on {vip.network} for --srcip")
+    up, down = script_paths(vip.name)
+    return [
+        "ucarp",
+        f"--interface=${{iface:{placed.subnet}}}",
+        f"--srcip={placed.host_address}",
+        f"--vhid={vip.virtual_router_id}",
+        f"--pass={vip.password or default_password(lab, vip.name)}",
+        f"--addr={placed.address}",
+        f"--advbase={int(vip.advert_int)}",
+        f"--advskew={vip.members[host]}",
+        f"--upscript={up}",
+        f"--downscript={down}",
+        f"--xparam={placed.subnet.split('/')[1]}",
+        "--neutral",  # a member that starts as BACKUP has no address to remove
+        "--shutdown",  # SIGTERM runs the down script: an orderly stop lets the address go
+        *(["--preempt"] if vip.preempt else []),
+    ]
+
+
+def render_launcher(lab: str, host: str, placed: PlacedVip) -> str:
+    """The template the agent renders at each start (interface filled in) and runs with /bin/sh: ``exec ucarp ...``."""
+    return f"# ucarp for VIP {placed.spec.name} on {host}\nexec {shlex.join(ucarp_argv(lab, host, placed))}\n"
+
+
+def master_down_interval(advskew: int, advbase: float) -> float:
+    """Seconds a backup of ``advskew`` runs without adverts before it takes over, as Debian's ucarp 1.5.2 really does.
+
+    The CARP timer is ``DEAD_RATIO x advbase + advskew/256`` after the last advert, but ucarp
+    only looks at it when its poll() wakes up, and a backup polls for ``advbase + advskew/256``
+    at a time (woken early only by a CARP packet). With no adverts the timer is seen expired at
+    the third wake-up: ``3 x (advbase + advskew/256)``. With advskew 0 the third wake-up and
+    the timer coincide and ucarp may see it one wake-up later, so the bound adds one advbase.
+
+    Example:
+        >>> master_down_interval(100, 1)
+        4.171875
+    """
+    period = advbase + advskew / 256
+    return DEAD_RATIO * period + (advbase if advskew == 0 else 0.0)
+
+
+def takeover_window(advskew: int, advbase: float, master_advskew: int = 0) -> tuple[float, float]:
+    """``(earliest, latest]`` seconds after the master dies at which a backup of ``advskew`` holds the address.
+
+    The master advertised every ``advbase + master_advskew/256`` and its last advert left up to
+    one such interval before it died, so the backup's wait had already run that long.
+    `master_down_interval` is the latest.
+
+    Example:
+        >>> takeover_window(100, 1)
+        (3.171875, 4.171875)
+    """
+    latest = master_down_interval(advskew, advbase)
+    return latest - (advbase + master_advskew / 256), latest
+
+
+class Ucarp:
+    """ucarp (CARP): ``vhid``, ``advbase``, ``password``, ``preempt``; members' numbers are advskews (lower wins)."""
+
+    name: str = "ucarp"
+    fields: tuple[str, ...] = ("vhid", "advbase", "password", "preempt")
+    id_field: str = "vhid"
+    first_id: int = 1
+    member_rule: MemberRule = MemberRule("advskew", 0, 254)
+
+    def check(self, raw: Mapping[str, Any], path: str, checker: Checker) -> dict[str, Any] | None:
+        ok = True
+        vhid = raw.get("vhid", 0)
+        if "vhid" in raw and (not isinstance(vhid, int) or isinstance(vhid, bool)):
+            checker.fail(f"{path}.vhid", f"expected a whole number from 1 to 255, got {_kind(vhid)}")
+            ok = False
+        elif "vhid" in raw and not 1 <= vhid <= 255:
+            checker.fail(f"{path}.vhid", f"{vhid!r} is out of range; allowed: 1 to 255")
+            ok = False
+        advbase = _advbase(raw.get("advbase", 1), f"{path}.advbase", checker)
+        password = raw.get("password")
+        if password is not None:
+            if not isinstance(password, str) or not password:
+                checker.fail(f"{path}.password", f"expected a non-empty string, got {_kind(password)}")
+                ok = False
+            elif len(password.encode()) > PASSWORD_LIMIT:
+                checker.fail(f"{path}.password", f"is {len(password.encode())} bytes long; ucarp allows at most {PASSWORD_LIMIT}")
+                ok = False
+        preempt = checker.typed(raw.get("preempt", True), f"{path}.preempt", bool, "true or false")
+        if advbase is None or preempt is None or not ok:
+            return None
+        return {"advert_int": advbase, "virtual_router_id": vhid, "preempt": preempt, "password": password}
+
+    def member_files(self, lab: str, host: str, vips: Sequence[PlacedVip]) -> tuple[dict[str, bytes], list[dict[str, object]]]:
+        files: dict[str, bytes] = {}
+        daemons: list[dict[str, object]] = []
+        for placed in vips:
+            name = placed.spec.name
+            up, down = script_paths(name)
+            template, launcher = f"{SCRIPT_DIRECTORY}/ucarp-{name}.sh.in", f"{RUN_DIRECTORY}/ucarp-{name}.sh"
+            files[template] = render_launcher(lab, host, placed).encode()
+            files[up] = render_script(name, "add").encode()
+            files[down] = render_script(name, "del").encode()
+            daemons.append({"name": f"ucarp {name}", "argv": ["/bin/sh", launcher], "templates": [[template, launcher]]})
+        return files, daemons
+
+    def master_down_interval(self, vip: VipSpec, member: str) -> float:
+        return master_down_interval(vip.members[member], vip.advert_int)
+
+    def takeover_window(self, vip: VipSpec, member: str) -> tuple[float, float]:
+        others = [skew for host, skew in vip.members.items() if host != member]
+        return takeover_window(vip.members[member], vip.advert_int, min(others, default=0))
+
+
+def _advbase(value: object, path: str, checker: Checker) -> float | None:
+    if isinstance(value, str):
+        try:
+            value = parse_duration(value, "advbase")
+        except UsageError as exc:
+            checker.fail(path, str(exc))
+            return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != int(value) or not 1 <= value <= 255:
+        got = f"{value!r}" if isinstance(value, int | float) and not isinstance(value, bool) else _kind(value)
+        checker.fail(path, f"expected whole seconds from 1 to 255 (ucarp has no fractions), got {got}")
+        return None
+    return float(value)
+
+
+def _kind(value: object) -> str:
+    from chaos.spec.load import _kind as kind  # one wording for every type message
+
+    return kind(value)
+
+
+PROVIDER = Ucarp()
