@@ -25,6 +25,10 @@ PASSWORD_LIMIT = 19
 """ucarp keeps the password with its NUL in a 20-byte key (CARP_KEY_LEN) and refuses a longer one."""
 DEAD_RATIO = 3
 """ucarp's ``--deadratio`` default: the adverts a backup misses before it calls the master dead."""
+CAPTURE_DELAY = 1.0
+"""Seconds an advert can wait before ucarp reads it: ucarp opens its capture with a 1000 ms timeout
+(CAPTURE_TIMEOUT), and libpcap 1.10 on Linux (TPACKET_V3) wakes the reader only when a block is
+full or that timeout ends, so each advert reaches ucarp up to 1 s after it arrived."""
 
 
 def default_password(lab: str, vip: str) -> str:
@@ -105,35 +109,43 @@ def render_launcher(lab: str, host: str, placed: PlacedVip) -> str:
 
 
 def master_down_interval(advskew: int, advbase: float) -> float:
-    """Seconds a backup of ``advskew`` runs without adverts before it takes over, as Debian's ucarp 1.5.2 really does.
+    """The longest a backup of ``advskew`` stays silent after the master's last advert was sent, as Debian's ucarp 1.5.2 does it.
 
-    The CARP timer is ``DEAD_RATIO x advbase + advskew/256`` after the last advert, but ucarp
-    only looks at it when its poll() wakes up, and a backup polls for ``advbase + advskew/256``
-    at a time (woken early only by a CARP packet). With no adverts the timer is seen expired at
-    the third wake-up: ``3 x (advbase + advskew/256)``. With advskew 0 the third wake-up and
-    the timer coincide and ucarp may see it one wake-up later, so the bound adds one advbase.
+    The CARP timer is ``DEAD_RATIO x advbase + advskew/256`` after the last advert ucarp read,
+    but ucarp only looks at it when its poll() wakes up, and a backup polls for
+    ``advbase + advskew/256`` at a time (woken early only by a CARP packet). With no adverts
+    the timer is seen expired at the third wake-up: ``3 x (advbase + advskew/256)`` after the
+    last advert was read. ucarp reads an advert up to `CAPTURE_DELAY` (1 s) after it arrived,
+    so the bound from the advert's sending is ``3 x (advbase + advskew/256) + 1``. With
+    advskew 0 the third wake-up and the timer coincide and ucarp may see it one wake-up
+    later, so the bound adds one advbase.
+
+    Measured here (suites/ucarp/pair.yaml, advbase 1, advskew 100, five labs): the gap on the
+    wire from lb1's last advert to lb2's first was 4.23, 4.25, 5.11, 5.13 and 5.16 s: 4.17 s
+    plus the reading delay, which stays nearly fixed within a lab (both 1 s clocks run in step).
 
     Example:
         >>> master_down_interval(100, 1)
-        4.171875
+        5.171875
     """
     period = advbase + advskew / 256
-    return DEAD_RATIO * period + (advbase if advskew == 0 else 0.0)
+    return DEAD_RATIO * period + CAPTURE_DELAY + (advbase if advskew == 0 else 0.0)
 
 
 def takeover_window(advskew: int, advbase: float, master_advskew: int = 0) -> tuple[float, float]:
     """``(earliest, latest]`` seconds after the master dies at which a backup of ``advskew`` holds the address.
 
-    The master advertised every ``advbase + master_advskew/256`` and its last advert left up to
-    one such interval before it died, so the backup's wait had already run that long.
-    `master_down_interval` is the latest.
+    The latest is `master_down_interval`: the master's last advert left just before it died
+    and reached ucarp a full `CAPTURE_DELAY` late. The earliest: that advert left one master
+    interval (``advbase + master_advskew/256``) before the death and ucarp read it at once,
+    ``3 x (advbase + advskew/256) - (advbase + master_advskew/256)``.
 
     Example:
         >>> takeover_window(100, 1)
-        (3.171875, 4.171875)
+        (3.171875, 5.171875)
     """
-    latest = master_down_interval(advskew, advbase)
-    return latest - (advbase + master_advskew / 256), latest
+    earliest = DEAD_RATIO * (advbase + advskew / 256) - (advbase + master_advskew / 256)
+    return earliest, master_down_interval(advskew, advbase)
 
 
 class Ucarp:
