@@ -1,0 +1,55 @@
+"""The rendered ucarp options on the real daemon: preempt or not, the orderly stop's down script, the events on the log."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chaos import faults
+
+
+def pair(preempt: bool) -> dict[str, object]:
+    return {
+        "name": "ucarp",
+        "networks": {"front": {}},
+        "hosts": {"lb1": {"networks": ["front"]}, "lb2": {"networks": ["front"]}, "client": {"networks": ["front"]}},
+        "vips": {"www": {"network": "front", "provider": "ucarp", "members": {"lb1": 0, "lb2": 100}, "advbase": 1, "vhid": 9, "preempt": preempt}},
+    }
+
+
+@pytest.mark.topology(pair(preempt=True))
+def test_with_preempt_the_faster_member_takes_the_vip_back_after_power_on(lab, chaos):
+    www = lab.vips["www"]
+    www.wait_owner("lb1", within="10s", sole=True)
+    chaos.inject(faults.power_off("lb1"))
+    www.wait_owner("lb2", within=www.takeover_window("lb2")[1] + 1)
+    chaos.inject(faults.power_on("lb1"))
+    # lb1 starts as BACKUP, hears lb2's slower adverts and, with --preempt, takes over at once.
+    www.wait_owner("lb1", within="8s", sole=True)
+    log = lab.hosts["lb2"].logs()
+    assert "ucarp www: ip addr add" in log and "ucarp www: ip addr del" in log  # lb2's up, then its down script
+    assert "Switching to state: MASTER" in log and "Preferred master advertised" in log
+
+
+@pytest.mark.topology(pair(preempt=False))
+def test_without_preempt_the_vip_stays_where_it_is_after_power_on(lab, chaos):
+    www = lab.vips["www"]
+    www.wait_owner("lb1", within="10s", sole=True)
+    chaos.inject(faults.power_off("lb1"))
+    www.wait_owner("lb2", within=www.takeover_window("lb2")[1] + 1)
+    chaos.inject(faults.power_on("lb1"))
+    time.sleep(6)  # longer than lb1's own timeout: it hears lb2 and stays BACKUP
+    assert www.owners() == ["lb2"]
+    launcher = lab.hosts["lb1"].check(["cat", "/run/chaos/ucarp-www.sh"]).stdout
+    assert "exec ucarp --interface=eth" in launcher and "--preempt" not in launcher  # the agent filled in the interface
+
+
+@pytest.mark.topology(pair(preempt=True))
+def test_sigterm_runs_the_down_script_and_the_backup_takes_over(lab, chaos):
+    www = lab.vips["www"]
+    www.wait_owner("lb1", within="10s", sole=True)
+    chaos.inject(faults.kill_process("lb1", "ucarp", "SIGTERM"))  # --shutdown: ucarp removes the address as it exits
+    www.history.wait_until(lambda owners: "lb1" not in owners, within="3s", what="lb1 to let www go")
+    www.wait_owner("lb2", within=www.takeover_window("lb2")[1] + 1)
+    assert "ucarp www: ip addr del" in lab.hosts["lb1"].logs()
