@@ -7,6 +7,7 @@ import time
 import pytest
 
 from chaos import faults
+from chaos.expect import eventually
 
 
 def pair(preempt: bool) -> dict[str, object]:
@@ -27,9 +28,9 @@ def test_with_preempt_the_faster_member_takes_the_vip_back_after_power_on(lab, c
     chaos.inject(faults.power_on("lb1"))
     # lb1 starts as BACKUP, hears lb2's slower adverts and, with --preempt, takes over at once.
     www.wait_owner("lb1", within="8s", sole=True)
-    log = lab.hosts["lb2"].logs()
-    assert "ucarp www: ip addr add" in log and "ucarp www: ip addr del" in log  # lb2's up, then its down script
-    assert "Switching to state: MASTER" in log and "Preferred master advertised" in log
+    # ucarp logs "Preferred master" after its down script returns, a moment after the address went.
+    lines = ("ucarp www: ip addr add", "Switching to state: MASTER", "ucarp www: ip addr del", "Preferred master advertised")
+    eventually(lab.hosts["lb2"].logs, until=lambda log: all(line in log for line in lines), within="3s", what="lb2's ucarp events on its log")
 
 
 @pytest.mark.topology(pair(preempt=False))
