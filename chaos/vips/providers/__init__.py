@@ -6,7 +6,7 @@ topology loader and the lab ask the registry, so a third provider is a new modul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -115,6 +115,3 @@ def _providers() -> Mapping[str, Provider]:
     if not PROVIDERS:
         PROVIDERS = _registry()
     return PROVIDERS
-
-
-Fail = Callable[[str, str], None]
