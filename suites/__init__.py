@@ -1,0 +1,1 @@
+"""The bundled resilience suites: one folder a scenario, a topology file plus test functions."""

@@ -1,0 +1,1 @@
+"""keepalived pair and split brain scenarios."""

@@ -1,0 +1,1 @@
+"""ucarp pair scenarios."""
