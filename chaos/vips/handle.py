@@ -163,6 +163,22 @@ class Vip:
         """
         return providers.provider(self.spec.provider).takeover_window(self.spec, self._member(member))
 
+    def state(self, member: HostRef) -> str | None:
+        """The provider's state on ``member`` as its daemon last announced it on the container's log (None: not known).
+
+        keepalived: MASTER, BACKUP or FAULT; ucarp: MASTER or BACKUP. Read from the member's
+        current life only: after ``power_on`` the old announcements do not count.
+
+        Raises:
+            LabError: ``member`` is not a member of this VIP.
+
+        Example::
+
+            www.state("lb2")     # 'MASTER' after lb1 powered off
+        """
+        name = self._member(member)
+        return providers.provider(self.spec.provider).state(self.spec, name, self.members[name].logs())
+
     def _member(self, host: HostRef) -> str:
         name = host_name(host, "host")
         if name not in self.members:

@@ -184,3 +184,16 @@ def test_the_provider_window_uses_the_lowest_other_skew_as_the_master():
     www = topology_from_dict(data()).vips["www"]
     assert providers.provider("ucarp").takeover_window(www, "lb2") == ucarp.takeover_window(100, 1, 0)
     assert providers.provider("ucarp").master_down_interval(www, "lb2") == pytest.approx(5.171875)
+
+
+def test_state_comes_from_the_scripts_lines_of_the_current_life_only():
+    www = topology_from_dict(data()).vips["www"]
+    state = providers.provider("ucarp").state
+    started = "chaos-agent[lb1]: starting ucarp www: /bin/sh /run/chaos/ucarp-www.sh\n"
+    assert state(www, "lb1", "chaos-agent[lb1]: ready\n") is None
+    assert state(www, "lb1", started) == "BACKUP"  # ucarp starts as BACKUP and runs no script (--neutral)
+    up, down = "ucarp www: ip addr add 10.9.0.254/24 dev eth0\n", "ucarp www: ip addr del 10.9.0.254/24 dev eth0\n"
+    assert state(www, "lb1", started + up) == "MASTER"
+    assert state(www, "lb1", started + up + down) == "BACKUP"
+    assert state(www, "lb1", started + up + started) == "BACKUP"  # after power_on, the old life does not count
+    assert state(www, "lb1", started + "ucarp api: ip addr add 10.9.0.253/24 dev eth0\n") == "BACKUP"  # another VIP's line

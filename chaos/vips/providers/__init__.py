@@ -71,6 +71,10 @@ class Provider(Protocol):
         """``(earliest, latest]`` seconds after the master dies at which ``member`` holds the address."""
         ...
 
+    def state(self, vip: VipSpec, host: str, log: str) -> str | None:
+        """The state the daemon of ``host`` last announced for ``vip`` in its current life, read from its container's ``log``."""
+        ...
+
 
 def _registry() -> dict[str, Provider]:
     from chaos.vips.providers import keepalived, ucarp

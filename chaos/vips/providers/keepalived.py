@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from chaos._internal.durations import parse_duration
 from chaos.errors import SpecError, UsageError
 from chaos.spec.model import VipSpec
 from chaos.vips.providers import Checker, MemberRule, PlacedVip
-from chaos_inlab.protocol import RUN_DIRECTORY
+from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
 
 CONFIG_TEMPLATE_PATH = "/etc/chaos/keepalived.conf.in"
 CONFIG_PATH = f"{RUN_DIRECTORY}/keepalived.conf"
@@ -148,6 +149,21 @@ class Keepalived:
 
     def takeover_window(self, vip: VipSpec, member: str) -> tuple[float, float]:
         return takeover_window(vip.members[member], vip.advert_int)
+
+    def state(self, vip: VipSpec, host: str, log: str) -> str | None:
+        """MASTER, BACKUP or FAULT: keepalived's last ``(NAME) Entering ... STATE`` line since the agent last started it.
+
+        Example:
+            >>> spec = VipSpec("www", "front", {"lb1": 150})
+            >>> log = "chaos-agent[lb1]: starting keepalived: keepalived\\n(www) Entering BACKUP STATE (init)\\n(www) Entering MASTER STATE\\n"
+            >>> PROVIDER.state(spec, "lb1", log)
+            'MASTER'
+        """
+        start = log.rfind(agent_line(host, "starting keepalived:"))
+        if start < 0:
+            return None
+        states = re.findall(rf"\({re.escape(vip.name)}\) Entering (MASTER|BACKUP|FAULT) STATE", log[start:])
+        return states[-1] if states else None
 
 
 def _advert_int(value: object, path: str, version: object, checker: Checker) -> float | None:

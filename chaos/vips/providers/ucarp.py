@@ -18,7 +18,7 @@ from chaos._internal.durations import parse_duration
 from chaos.errors import UsageError
 from chaos.spec.model import VipSpec
 from chaos.vips.providers import Checker, MemberRule, PlacedVip
-from chaos_inlab.protocol import RUN_DIRECTORY
+from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
 
 SCRIPT_DIRECTORY = "/etc/chaos"
 PASSWORD_LIMIT = 19
@@ -199,6 +199,24 @@ class Ucarp:
     def takeover_window(self, vip: VipSpec, member: str) -> tuple[float, float]:
         others = [skew for host, skew in vip.members.items() if host != member]
         return takeover_window(vip.members[member], vip.advert_int, min(others, default=0))
+
+    def state(self, vip: VipSpec, host: str, log: str) -> str | None:
+        """MASTER or BACKUP, from the up/down scripts' lines since the agent last started ucarp for ``vip`` (None: not started).
+
+        ucarp starts as BACKUP and, with --neutral, runs no script until it changes state. A
+        ucarp killed with SIGKILL keeps its last state here, as its address stays too.
+
+        Example:
+            >>> spec = VipSpec("www", "front", {"lb1": 0}, "ucarp")
+            >>> log = "chaos-agent[lb1]: starting ucarp www: /bin/sh x\\nucarp www: ip addr add 10.0.0.9/24 dev eth0\\n"
+            >>> PROVIDER.state(spec, "lb1", log)
+            'MASTER'
+        """
+        start = log.rfind(agent_line(host, f"starting ucarp {vip.name}:"))
+        if start < 0:
+            return None
+        added, removed = (log.rfind(f"ucarp {vip.name}: ip addr {action} ", start) for action in ("add", "del"))
+        return "MASTER" if added > removed else "BACKUP"
 
 
 def _advbase(value: object, path: str, checker: Checker) -> float | None:
