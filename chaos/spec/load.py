@@ -10,10 +10,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
+from chaos import providers
 from chaos.errors import SpecError
 from chaos.spec.model import HOST_IMAGE, Attachment, ContainerSpec, HostSpec, NetworkSpec, Topology, VipSpec
 
@@ -73,8 +74,6 @@ _CONTAINER_KEYS = ("image", "command", "environment", "cap_add")
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from chaos.vips import providers
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -158,10 +157,6 @@ class _Checker:
     """Walks the raw data once, collecting every problem with its path."""
 
     def __init__(self, source: str) -> None:
-        # Imported here: the providers' package sits beside the VIP handle, which needs the spec.
-        global providers
-        from chaos.vips import providers
-
         self.source = source
         self.problems: list[str] = []
         # Names declared in the file, valid or not: a reference to a declared but invalid

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
+from chaos import providers
 from chaos._internal.durations import Duration, parse_duration, parse_optional_duration
 from chaos._internal.hosts import HostRef, host_name
 from chaos._internal.parallel import parallel
@@ -14,7 +15,6 @@ from chaos.errors import LabError
 from chaos.expect import eventually
 from chaos.host import Host, RemoteProcess
 from chaos.spec.model import VipSpec
-from chaos.vips import providers
 from chaos.vips.history import OwnerHistory
 from chaos.vips.observer import OwnerObserver, is_watching
 from chaos.vips.owners import Owners
@@ -138,7 +138,7 @@ class Vip:
 
         keepalived: RFC 5798's Master_Down_Interval, 3 x advert_int + Skew_Time with the member's
         priority. ucarp: 3 x (advbase + advskew/256), as ucarp really times it (see
-        `chaos.vips.providers.ucarp.master_down_interval`).
+        `chaos.providers.ucarp.master_down_interval`).
 
         Raises:
             LabError: ``member`` is not a member of this VIP.
@@ -150,7 +150,7 @@ class Vip:
 
         The window is (master_down_interval - the master's advert interval, master_down_interval]:
         the master's last advert left up to one interval before it died (keepalived: RFC 5798;
-        ucarp: `chaos.vips.providers.ucarp.takeover_window`). Measure from the engine's exit time of
+        ucarp: `chaos.providers.ucarp.takeover_window`). Measure from the engine's exit time of
         the master (``power_off``'s effective time), not from when the kill was asked.
 
         Raises:

@@ -1,9 +1,9 @@
-"""keepalived's rendering and VRRP formulas, kept at their old import path; they live in `chaos.vips.providers.keepalived`."""
+"""keepalived's rendering and VRRP formulas, kept at their old import path; they live in `chaos.providers.keepalived`."""
 
 from __future__ import annotations
 
-from chaos.vips.providers import PlacedVip
-from chaos.vips.providers.keepalived import (
+from chaos.providers import PlacedVip
+from chaos.providers.keepalived import (
     CONFIG_PATH,
     CONFIG_TEMPLATE_PATH,
     daemon_entry,

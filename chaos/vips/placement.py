@@ -6,8 +6,8 @@ import ipaddress
 import json
 from collections.abc import Mapping
 
+from chaos import providers
 from chaos.spec import Topology
-from chaos.vips import providers
 from chaos_inlab import protocol as inlab
 
 DAEMONS_PATH = inlab.DAEMONS_PATH

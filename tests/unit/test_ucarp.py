@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from chaos import SpecError, topology_from_dict
-from chaos.vips import placement, providers
-from chaos.vips.providers import ucarp
+from chaos import SpecError, providers, topology_from_dict
+from chaos.providers import ucarp
+from chaos.vips import placement
 
 SUBNETS = {"front": "10.9.0.0/24"}
 

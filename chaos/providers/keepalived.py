@@ -9,8 +9,8 @@ from typing import Any
 
 from chaos._internal.durations import parse_duration
 from chaos.errors import SpecError, UsageError
+from chaos.providers import Checker, MemberRule, PlacedVip
 from chaos.spec.model import VipSpec
-from chaos.vips.providers import Checker, MemberRule, PlacedVip
 from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
 
 CONFIG_TEMPLATE_PATH = "/etc/chaos/keepalived.conf.in"

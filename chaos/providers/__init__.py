@@ -77,7 +77,7 @@ class Provider(Protocol):
 
 
 def _registry() -> dict[str, Provider]:
-    from chaos.vips.providers import keepalived, ucarp
+    from chaos.providers import keepalived, ucarp
 
     return {p.name: p for p in (keepalived.PROVIDER, ucarp.PROVIDER)}
 
