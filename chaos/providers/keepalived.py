@@ -10,6 +10,7 @@ from typing import Any
 from chaos._internal.durations import parse_duration
 from chaos.errors import SpecError, UsageError
 from chaos.providers import Checker, MemberRule, PlacedVip
+from chaos.spec.kinds import kind_of as _kind
 from chaos.spec.model import VipSpec
 from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
 
@@ -184,12 +185,6 @@ def _advert_int(value: object, path: str, version: object, checker: Checker) -> 
         checker.fail(path, f"{value!r} is not allowed for VRRPv2; allowed: whole seconds 1 to 255 (fractions need vrrp_version: 3)")
         return None
     return float(value)
-
-
-def _kind(value: object) -> str:
-    from chaos.spec.load import _kind as kind  # one wording for every type message
-
-    return kind(value)
 
 
 PROVIDER = Keepalived()

@@ -17,6 +17,7 @@ from typing import Any
 from chaos._internal.durations import parse_duration
 from chaos.errors import UsageError
 from chaos.providers import Checker, MemberRule, PlacedVip
+from chaos.spec.kinds import kind_of as _kind
 from chaos.spec.model import VipSpec
 from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
 
@@ -231,12 +232,6 @@ def _advbase(value: object, path: str, checker: Checker) -> float | None:
         checker.fail(path, f"expected whole seconds from 1 to 255 (ucarp has no fractions), got {got}")
         return None
     return float(value)
-
-
-def _kind(value: object) -> str:
-    from chaos.spec.load import _kind as kind  # one wording for every type message
-
-    return kind(value)
 
 
 PROVIDER = Ucarp()

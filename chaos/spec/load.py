@@ -16,6 +16,7 @@ import yaml
 
 from chaos import providers
 from chaos.errors import SpecError
+from chaos.spec.kinds import kind_of as _kind
 from chaos.spec.model import HOST_IMAGE, Attachment, ContainerSpec, HostSpec, NetworkSpec, Topology, VipSpec
 
 CAPABILITIES = frozenset(
@@ -505,13 +506,6 @@ class _Checker:
 
 def _join(path: str, *keys: str) -> str:
     return ".".join(p for p in (path, *keys) if p)
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
-    return names.get(type(value), type(value).__name__)
 
 
 def describe(topology: Topology) -> Mapping[str, object]:
