@@ -9,6 +9,7 @@ import pytest
 
 from chaos import faults
 from chaos.errors import RecoveryTimeout
+from chaos.expect import eventually
 from chaos.host import Host
 from chaos.lab import Lab
 from chaos.vips import Owners
@@ -76,7 +77,10 @@ def test_every_streamed_program_is_gone_from_its_host_once_stopped(lab: Lab, tmp
             assert len(running(lb2, WATCHER)) == len(watchers_before) + 1
         assert watch.taken_at is None  # lb1 holds it throughout
         assert running(lb2, WATCHER) == watchers_before
-    assert flow.lost == 0 and len(flow.requests) > 0 and capture.adverts(www)
+        # The capture is up when it says so, but an advert comes only once a second (advert_int 1):
+        # wait for one rather than hope the block lasted long enough on a busy machine.
+        eventually(lambda: capture.adverts(www), until=bool, within="5s", what="an advert of www on the client's capture")
+    assert flow.lost == 0 and len(flow.requests) > 0
     assert running(client, protocol.FLOW) == [] and running(client, protocol.CAPTURE) == []
 
     # The VIP's owner history: one watcher per member, all gone when observing stops.
