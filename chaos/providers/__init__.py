@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chaos.spec.kinds import kind_of
 from chaos.spec.model import VipSpec
 
 COMMON_KEYS = ("network", "members", "provider", "address")
@@ -24,6 +25,21 @@ class PlacedVip:
     address: str
     subnet: str
     host_address: str | None = None
+
+
+def checked_id(raw: Mapping[str, Any], field: str, path: str, checker: Checker) -> int | None:
+    """A provider's router id field (VRRP's virtual_router_id, CARP's vhid): 1..255, or 0 when unset (chosen later).
+
+    None after reporting it invalid to ``checker``.
+    """
+    value = raw.get(field, 0)
+    if field in raw and (not isinstance(value, int) or isinstance(value, bool)):
+        checker.fail(f"{path}.{field}", f"expected a whole number from 1 to 255, got {kind_of(value)}")
+        return None
+    if field in raw and not 1 <= value <= 255:
+        checker.fail(f"{path}.{field}", f"{value!r} is out of range; allowed: 1 to 255")
+        return None
+    return int(value)
 
 
 @dataclass(frozen=True)

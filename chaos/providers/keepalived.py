@@ -9,7 +9,7 @@ from typing import Any
 
 from chaos._internal.durations import parse_duration
 from chaos.errors import SpecError, UsageError
-from chaos.providers import Checker, MemberRule, PlacedVip
+from chaos.providers import Checker, MemberRule, PlacedVip, checked_id
 from chaos.spec.kinds import kind_of as _kind
 from chaos.spec.model import VipSpec
 from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
@@ -128,15 +128,9 @@ class Keepalived:
             checker.fail(f"{path}.vrrp_version", f"unknown VRRP version {version!r}; allowed: 2, 3")
             ok = False
         advert = _advert_int(raw.get("advert_int", 1), f"{path}.advert_int", version, checker)
-        router_id = raw.get("virtual_router_id", 0)
-        if "virtual_router_id" in raw and (not isinstance(router_id, int) or isinstance(router_id, bool)):
-            checker.fail(f"{path}.virtual_router_id", f"expected a whole number from 1 to 255, got {_kind(router_id)}")
-            ok = False
-        elif "virtual_router_id" in raw and not 1 <= router_id <= 255:
-            checker.fail(f"{path}.virtual_router_id", f"{router_id!r} is out of range; allowed: 1 to 255")
-            ok = False
+        router_id = checked_id(raw, "virtual_router_id", path, checker)
         preempt = checker.typed(raw.get("preempt", True), f"{path}.preempt", bool, "true or false")
-        if advert is None or preempt is None or not ok:
+        if advert is None or router_id is None or preempt is None or not ok:
             return None
         return {"advert_int": advert, "virtual_router_id": router_id, "vrrp_version": version, "preempt": preempt}
 

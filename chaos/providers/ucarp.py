@@ -16,7 +16,7 @@ from typing import Any
 
 from chaos._internal.durations import parse_duration
 from chaos.errors import UsageError
-from chaos.providers import Checker, MemberRule, PlacedVip
+from chaos.providers import Checker, MemberRule, PlacedVip, checked_id
 from chaos.spec.kinds import kind_of as _kind
 from chaos.spec.model import VipSpec
 from chaos_inlab.protocol import RUN_DIRECTORY, agent_line
@@ -160,13 +160,7 @@ class Ucarp:
 
     def check(self, raw: Mapping[str, Any], path: str, checker: Checker) -> dict[str, Any] | None:
         ok = True
-        vhid = raw.get("vhid", 0)
-        if "vhid" in raw and (not isinstance(vhid, int) or isinstance(vhid, bool)):
-            checker.fail(f"{path}.vhid", f"expected a whole number from 1 to 255, got {_kind(vhid)}")
-            ok = False
-        elif "vhid" in raw and not 1 <= vhid <= 255:
-            checker.fail(f"{path}.vhid", f"{vhid!r} is out of range; allowed: 1 to 255")
-            ok = False
+        vhid = checked_id(raw, "vhid", path, checker)
         advbase = _advbase(raw.get("advbase", 1), f"{path}.advbase", checker)
         password = raw.get("password")
         if password is not None:
@@ -177,7 +171,7 @@ class Ucarp:
                 checker.fail(f"{path}.password", f"is {len(password.encode())} bytes long; ucarp allows at most {PASSWORD_LIMIT}")
                 ok = False
         preempt = checker.typed(raw.get("preempt", True), f"{path}.preempt", bool, "true or false")
-        if advbase is None or preempt is None or not ok:
+        if advbase is None or vhid is None or preempt is None or not ok:
             return None
         return {"advert_int": advbase, "virtual_router_id": vhid, "preempt": preempt, "password": password}
 
