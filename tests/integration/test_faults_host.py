@@ -81,7 +81,8 @@ def test_power_off_then_power_on_keeps_addresses_and_keepalived_takes_the_vip_ba
 def test_power_off_kills_workloads_too_and_power_on_restarts_them_in_the_new_namespace(lab, chaos):
     app = lab.hosts["app"]
     front = app.address("front")
-    assert answers(lab, "client", front, port=8080) == "web"
+    # The workload listens a moment after its container starts.
+    eventually(lambda: answers(lab, "client", front, port=8080), until=lambda who: who == "web", within=5, what="the workload to answer")
     with chaos.inject(faults.power_off("app")) as run:
         assert not app.is_running() and not app.is_running("web")
         assert answers(lab, "client", front, port=8080) is None

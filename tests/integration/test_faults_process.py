@@ -46,7 +46,7 @@ def owners_become(www, expected: list[str], within: float = 10.0) -> None:
 def test_kill_a_workload_leaves_the_host_answering_and_heal_starts_it_again(lab, chaos):
     app = lab.hosts["app"]
     address = app.address("front")
-    assert answers(lab, address, port=8080) == "web"
+    web_answers(lab, address)  # the workload listens a moment after its container starts
     with chaos.inject(faults.kill("app", container="web")) as run:
         assert not app.is_running("web") and app.is_running()
         assert answers(lab, address, port=8080) is None
